@@ -5,19 +5,20 @@ set -euo pipefail
 bin=${1:-bin/vigil}
 cd "$(dirname "$0")/.."
 log=testdata/demo/attack.log
-learn=""
-[ -f testdata/demo/learn_until ] && learn="--learn-until=$(cat testdata/demo/learn_until)"
+learn=$(cat testdata/demo/learn_until)
 
-echo "== Replaying $log ($(wc -l < "$log") lines of PostgreSQL 15 + pgaudit stderr log)"
-echo "   $bin replay --format table $learn $log"
+echo "== Replaying $log: $(wc -l < "$log") lines that PostgreSQL 15 + pgaudit wrote during an attack"
+echo "   $bin replay --format table --learn-until $learn $log"
 echo
-"$bin" replay --format table --no-progress $learn "$log"
+"$bin" replay --format table --no-progress --learn-until "$learn" "$log"
 cat <<MSG
 
 What to try next:
-  $bin replay --format ndjson $learn $log | head -1     # one alert as JSON, evidence included (passwords masked)
-  $bin rules list                                       # the built-in detections
-  $bin rules show auth.failed_login_burst               # what a rule does and how to tune it
-  $bin replay /var/log/postgresql/*.log                 # your own logs (stderr, csvlog, jsonlog)
-  make test                                             # every test, against a real PostgreSQL 15 + pgaudit
+  # one alert as JSON, with its evidence (passwords masked)
+  $bin replay --format ndjson --learn-until $learn $log | head -1
+  # the built-in detections, and what one of them does and how to tune it
+  $bin rules list
+  $bin rules show auth.failed_login_burst
+  # your own logs: stderr (any log_line_prefix), csvlog, jsonlog
+  $bin replay /var/log/postgresql/*.log
 MSG

@@ -1,0 +1,63 @@
+// Command vigil is the Vigil database activity monitor: it reads what
+// PostgreSQL logs, understands every login and statement, and raises alerts.
+//
+// One file per subcommand; each is a thin layer over the library packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a specific exit status out of a command.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	root := newRootCmd()
+	if err := root.Execute(); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(os.Stderr, "vigil:", ee.msg)
+			}
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "vigil:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vigil",
+		Short: "Database activity monitoring and threat detection for PostgreSQL",
+		Long: `Vigil reads the logs PostgreSQL writes (stderr with any log_line_prefix, csvlog,
+jsonlog, pgaudit), understands every login and SQL statement with PostgreSQL's
+own parser, masks secrets, and raises alerts tagged with MITRE ATT&CK: brute
+force, password spraying, unusual principals, attack tools, DROP/ALTER/GRANT,
+new users, privileged operations, disabled auditing, routine tampering,
+data exfiltration, SQL injection and missing logs.
+
+Start with:
+  vigil replay /var/log/postgresql/postgresql-15-main.log
+  vigil rules list`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newReplayCmd(), newRulesCmd())
+	return root
+}
+
+var osStat = os.Stat

@@ -27,6 +27,7 @@ type compiled struct {
 	exceptions []exceptionMatcher
 	groupBy    []func(*event.Event) string
 	value      func(*event.Event) string // distinct / first_seen field
+	sum        *fieldInfo                // count with `sum`: the integer field summed
 }
 
 // cond is one compiled condition with what the engine derived from its
@@ -115,6 +116,10 @@ func compileRule(r *Rule, lists map[string][]string) (*compiled, Errors) {
 		c.value, _ = accessor(r.Distinct)
 	case KindFirstSeen:
 		c.value, _ = accessor(r.Field)
+	case KindCount:
+		if f := lookupField(r.Sum); f != nil && f.kind == kindInt {
+			c.sum = f // checked at load
+		}
 	}
 	return c, errs
 }

@@ -344,7 +344,11 @@ func (e *Engine) processRule(rt *ruleRT, ev *event.Event, t int64) {
 	case KindMatch:
 		a = e.match(rt, ev, t)
 	case KindCount:
-		a = e.count(rt, ev, t)
+		if rt.c.sum != nil {
+			a = e.sum(rt, ev, t)
+		} else {
+			a = e.count(rt, ev, t)
+		}
 	case KindDistinct:
 		a = e.distinct(rt, ev, t)
 	case KindSequence:
@@ -669,9 +673,10 @@ func (e *Engine) escalate(rt *ruleRT, a *event.Alert, ev *event.Event) {
 	}
 }
 
-// update adds a triggering event to an open alert.
-func (e *Engine) update(rt *ruleRT, a *event.Alert, ev *event.Event) *event.Alert {
-	a.Count++
+// update adds a triggering event to an open alert, adding n to its count
+// (1 per event, or the event's value for a count rule with `sum`).
+func (e *Engine) update(rt *ruleRT, a *event.Alert, ev *event.Event, n int64) *event.Alert {
+	a.Count = satAdd(a.Count, n)
 	addEvidence(a, ev)
 	e.escalate(rt, a, ev)
 	rt.stats.Updates++

@@ -22,6 +22,9 @@ const (
 	kindTime              // time.Time
 )
 
+// kindNames names field kinds as `vigil rules fields` shows them.
+var kindNames = map[fieldKind]string{kindString: "string", kindStrings: "list", kindBool: "bool", kindInt: "int", kindTime: "time"}
+
 // fieldInfo is one leaf field of event.Event, addressed by its dotted expr
 // name (db.operation.name, sql.operations ...).
 //

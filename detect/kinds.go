@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"math"
+
 	"github.com/vigildb/vigil/event"
 )
 
@@ -19,7 +21,7 @@ func (e *Engine) match(rt *ruleRT, ev *event.Event, t int64) *event.Alert {
 		g.closeAlert()
 	}
 	if g.Alert != nil {
-		return e.update(rt, g.Alert, ev)
+		return e.update(rt, g.Alert, ev, 1)
 	}
 	a := e.newAlert(rt, g, t)
 	a.Count = 1
@@ -36,7 +38,7 @@ func (e *Engine) count(rt *ruleRT, ev *event.Event, t int64) *event.Alert {
 	g := e.group(rt, ev, t)
 	if g.Alert != nil {
 		if e.open(rt, g) {
-			return e.update(rt, g.Alert, ev)
+			return e.update(rt, g.Alert, ev, 1)
 		}
 		g.closeAlert()
 	}
@@ -53,6 +55,39 @@ func (e *Engine) count(rt *ruleRT, ev *event.Event, t int64) *event.Alert {
 	a := e.fire(rt, g, g.Times[0], ev, g.Recent)
 	a.Count = int64(len(g.Times))
 	g.Times, g.Recent = nil, nil
+	return a
+}
+
+// sum: a count rule with `sum`: the sum of an integer field over a
+// group's matching events in the window is more than threshold. An event
+// whose field is 0 (unknown) or negative adds nothing and is ignored. The
+// alert's count is the sum; it stays open like a count alert, each further
+// event adding its value.
+func (e *Engine) sum(rt *ruleRT, ev *event.Event, t int64) *event.Alert {
+	v := rt.c.sum.integer(ev)
+	if v <= 0 {
+		return nil
+	}
+	g := e.group(rt, ev, t)
+	if g.Alert != nil {
+		if e.open(rt, g) {
+			return e.update(rt, g.Alert, ev, v)
+		}
+		g.closeAlert()
+	}
+	cutoff := e.clock - rt.window
+	if t <= cutoff {
+		return nil // too late to count
+	}
+	g.Sums, g.Sum = expireSums(g.Sums, g.Sum, cutoff)
+	g.Sums, g.Sum = insertSum(g.Sums, g.Sum, t, v, rt.window)
+	g.Recent = pushRecent(expireRecent(g.Recent, cutoff), ev, evidenceHead+evidenceTail)
+	if g.Sum <= int64(rt.r.Threshold) {
+		return nil
+	}
+	a := e.fire(rt, g, g.Sums[0].Time, ev, g.Recent)
+	a.Count = g.Sum
+	g.Sums, g.Sum, g.Recent = nil, 0, nil
 	return a
 }
 
@@ -120,7 +155,7 @@ func (e *Engine) sequence(rt *ruleRT, ev *event.Event, t int64, step1, step2 boo
 	g := e.group(rt, ev, t)
 	if g.Alert != nil {
 		if e.open(rt, g) {
-			return e.update(rt, g.Alert, ev)
+			return e.update(rt, g.Alert, ev, 1)
 		}
 		g.closeAlert()
 	}
@@ -253,6 +288,88 @@ func insertTime(ts []int64, t int64, max int) []int64 {
 		ts = ts[len(ts)-max:]
 	}
 	return ts
+}
+
+// maxSumPoints bounds the (time, value) pairs a sum window keeps per
+// group. Past it, compactSums merges pairs in the same slice of time.
+const maxSumPoints = 4096
+
+// insertSum adds value v at time t to the ascending pairs ps, whose values
+// total total, and returns both updated. A group with more than
+// maxSumPoints events in the window has its pairs merged by compactSums.
+func insertSum(ps []SumPoint, total, t, v, window int64) ([]SumPoint, int64) {
+	total = satAdd(total, v)
+	i := len(ps)
+	for i > 0 && ps[i-1].Time > t {
+		i--
+	}
+	if i > 0 && ps[i-1].Time == t {
+		ps[i-1].Value = satAdd(ps[i-1].Value, v)
+		return ps, total
+	}
+	ps = append(ps, SumPoint{})
+	copy(ps[i+1:], ps[i:])
+	ps[i] = SumPoint{Time: t, Value: v}
+	if len(ps) > maxSumPoints {
+		ps = compactSums(ps, window)
+	}
+	return ps, total
+}
+
+// compactSums merges adjacent pairs that fall in the same slice of time
+// of width window/(maxSumPoints/2) (doubling the width until at most 3/4
+// of maxSumPoints pairs remain, which the first pass already gives for
+// pairs within one window). A merged pair has the total of the values and
+// the time of its latest event, so its older events count until that one
+// leaves the window: up to one slice (window/2048) too long. The sum thus
+// errs, only for groups this busy and only at the old end of the window,
+// towards counting a little more, never less.
+func compactSums(ps []SumPoint, window int64) []SumPoint {
+	q := max(window/(maxSumPoints/2), 1)
+	for len(ps) > maxSumPoints*3/4 {
+		out := ps[:1]
+		for _, p := range ps[1:] {
+			if last := &out[len(out)-1]; floorDiv(p.Time, q) == floorDiv(last.Time, q) {
+				last.Value = satAdd(last.Value, p.Value)
+				last.Time = p.Time
+				continue
+			}
+			out = append(out, p)
+		}
+		ps = out
+		q *= 2
+	}
+	return ps
+}
+
+// expireSums drops the pairs at or before cutoff and their values from
+// the total.
+func expireSums(ps []SumPoint, total, cutoff int64) ([]SumPoint, int64) {
+	i := 0
+	for i < len(ps) && ps[i].Time <= cutoff {
+		total -= ps[i].Value
+		i++
+	}
+	if i == len(ps) {
+		return ps[:0], 0
+	}
+	return ps[i:], total
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
+// satAdd adds a non-negative b to a, stopping at the largest int64.
+func satAdd(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
 }
 
 // expireTimes drops times at or before cutoff.

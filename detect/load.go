@@ -302,7 +302,7 @@ func (l *loader) list(f *yfile, values []*ast.MappingValueNode, pos Pos) {
 }
 
 var ruleKeys = []string{"rule", "title", "description", "impact", "mitigation", "references", "tags",
-	"severity", "escalate", "mitre", "kind", "condition", "group_by", "window", "threshold", "distinct",
+	"severity", "escalate", "mitre", "kind", "condition", "group_by", "window", "threshold", "sum", "distinct",
 	"steps", "period", "field", "learn", "exceptions", "enabled", "override"}
 
 // ruleDef is one `- rule:` entry as written, with the fields it sets.
@@ -376,6 +376,9 @@ func (l *loader) rule(f *yfile, values []*ast.MappingValueNode, pos Pos) {
 				f.errorf(f.pos(v), "threshold must not be negative")
 				good = false
 			}
+		case "sum":
+			r.Sum, good = f.scalar(v, k)
+			good = good && checkSumField(f, f.pos(v), r.Sum)
 		case "distinct":
 			r.Distinct, good = f.scalar(v, k)
 			good = good && checkField(f, f.pos(v), r.Distinct, k)
@@ -488,6 +491,8 @@ func applyOverride(dst *Rule, d *ruleDef) {
 			dst.Window = src.Window
 		case "threshold":
 			dst.Threshold = src.Threshold
+		case "sum":
+			dst.Sum = src.Sum
 		case "distinct":
 			dst.Distinct = src.Distinct
 		case "steps":
@@ -525,6 +530,39 @@ func checkField(f *yfile, p Pos, name, what string) bool {
 		f.errorf(p, "unknown field %q in %s (see `vigil rules fields`)", name, what)
 	}
 	return false
+}
+
+// checkSumField checks the field of a count rule's `sum`: an integer
+// field of the event (any field conditions can read, not only groupable
+// ones: event.duration is not groupable but sums well).
+func checkSumField(f *yfile, p Pos, name string) bool {
+	var ints []string
+	for n, fi := range fieldTable {
+		if fi.kind == kindInt {
+			ints = append(ints, n)
+		}
+	}
+	sort.Strings(ints)
+	fi := lookupField(name)
+	if fi == nil {
+		best, bestD := "", 4
+		for _, c := range ints {
+			if d := editDistance(name, c); d < bestD {
+				best, bestD = c, d
+			}
+		}
+		if best != "" {
+			f.errorf(p, "unknown field %q in sum (did you mean %q?)", name, best)
+		} else {
+			f.errorf(p, "unknown field %q in sum: want an integer field (%s)", name, strings.Join(ints, ", "))
+		}
+		return false
+	}
+	if fi.kind != kindInt {
+		f.errorf(p, "sum field %q is a %s field, not an integer one: want one of %s", name, kindNames[fi.kind], strings.Join(ints, ", "))
+		return false
+	}
+	return true
 }
 
 var mitreKeys = []string{"tactic", "technique"}
@@ -716,14 +754,14 @@ func (l *loader) exceptionMatch(f *yfile, n ast.Node) ([]ExceptionField, bool) {
 // kindFields says which kind-specific fields each kind uses.
 var kindFields = map[Kind][]string{
 	KindMatch:     {"window"},
-	KindCount:     {"window", "threshold"},
+	KindCount:     {"window", "threshold", "sum"},
 	KindDistinct:  {"window", "threshold", "distinct"},
 	KindSequence:  {"window", "steps"},
 	KindAbsence:   {"period"},
 	KindFirstSeen: {"field", "learn"},
 }
 
-var kindSpecific = []string{"window", "threshold", "distinct", "steps", "period", "field", "learn"}
+var kindSpecific = []string{"window", "threshold", "sum", "distinct", "steps", "period", "field", "learn"}
 
 // finish applies defaults, checks what only the merged rule can tell (the
 // fields a kind needs), and compiles the rule.

@@ -75,6 +75,12 @@ func TestLoadInvalid(t *testing.T) {
 		"not_a_list.yaml": {
 			"1:1: a rule file is a list of `- rule:` and `- list:` entries, not a mapping",
 		},
+		"bad_sum.yaml": {
+			`5:8: sum field "user.name" is a string field, not an integer one: want one of client.port, db.response.bytes, db.response.returned_rows, event.duration, log.line, sql.audit.statement_id`,
+			`13:8: unknown field "db.response.returned_row" in sum (did you mean "db.response.returned_rows"?)`,
+			"20:8: sum is not used by match rules",
+			"28:8: sum is not used by distinct rules",
+		},
 		"comment_in_condition.yaml": {
 			"6:83: condition: unexpected token EOF (a '#' after a space starts a YAML comment: quote the condition or write it as a | block)",
 		},

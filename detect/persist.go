@@ -13,7 +13,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 	e.mu.Lock()
 	st := State{Version: StateVersion, Clock: e.clock, Rules: map[string]*RuleState{}}
 	for _, rt := range e.rules {
-		rs := &RuleState{Kind: rt.r.Kind, LearnStart: rt.learnStart}
+		rs := &RuleState{Kind: rt.r.Kind, Sum: rt.r.Sum, LearnStart: rt.learnStart}
 		for g := rt.tail; g != nil; g = g.prev {
 			rs.Groups = append(rs.Groups, &g.GroupState)
 		}
@@ -27,8 +27,9 @@ func (e *Engine) SaveState(w io.Writer) error {
 
 // LoadState replaces the engine's state with one written by SaveState,
 // typically by an engine of an earlier run. State of rules that no longer
-// exist, or whose kind changed, is dropped; so are groups past the
-// current MaxGroups. Call it before the first Process.
+// exist, or whose kind (or the field a count rule sums) changed, is
+// dropped; so are groups past the current MaxGroups. Call it before the
+// first Process.
 func (e *Engine) LoadState(r io.Reader) error {
 	var st State
 	if err := json.NewDecoder(r).Decode(&st); err != nil {
@@ -46,7 +47,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 		rt.head, rt.tail, rt.last = nil, nil, nil
 		rt.learnStart, rt.nextDue = 0, 0
 		rs := st.Rules[rt.r.ID]
-		if rs == nil || rs.Kind != rt.r.Kind {
+		if rs == nil || rs.Kind != rt.r.Kind || rs.Sum != rt.r.Sum {
 			continue
 		}
 		rt.learnStart = rs.LearnStart

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vigildb/vigil/event"
@@ -13,7 +14,22 @@ import (
 // A restart in the middle of a stream, through SaveState and LoadState,
 // raises the same alerts as one run over the whole stream.
 func TestStateSurvivesRestart(t *testing.T) {
-	rs := benchRules(t)
+	// The bench pack, plus a count rule with sum (pending sums and open
+	// alerts updated by the rows of each read must carry over).
+	rs, err := Load(PathSource("testdata/bench/rules.yaml"), FSSource("sum", fstest.MapFS{"sum.yaml": {Data: []byte(`
+- rule: x.rows_per_client
+  title: Rows read per user and client
+  severity: low
+  kind: count
+  sum: db.response.returned_rows
+  condition: event.category == "query"
+  group_by: [user.name, client.address]
+  window: 2s
+  threshold: 6000
+`)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stream := benchEvents(20000, 21)
 	learn := stream[5000].Time
 	one := NewEngine(rs, Options{LearnUntil: learn})
@@ -52,6 +68,12 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	if w, g := last(want), last(got); w != g {
 		t.Errorf("restart changed alerts:\n%s\n---\n%s", w, g)
+	}
+	if w := last(want); !strings.Contains(w, "x.rows_per_client") {
+		t.Errorf("no sum alert:\n%s", w)
+	}
+	if !strings.Contains(buf.String(), `"sums":[{`) {
+		t.Errorf("state lacks pending sums")
 	}
 	if !strings.Contains(buf.String(), `"auth.failed_login_burst"`) {
 		t.Errorf("state lacks rules: %.200s", buf.String())

@@ -12,7 +12,9 @@ package detect
 //     (see dispatch in engine.go). Keys come from `field == "v"`,
 //     `field in [...]` (or a list), `"v" in listfield`,
 //     `any(listfield, # == "v")`, `field startsWith "p"`, and their
-//     combinations with && (the most selective side) and || (the union).
+//     combinations with && (the most selective side) and || (the union),
+//     also inside any(): expr fuses `any(f, A) || any(f, B)` into
+//     `any(f, A || B)`, which keeps the union of A's and B's keys.
 //  2. a Go test: the parts of the condition with a direct Go equivalent
 //     (comparisons of fields with constants, membership, startsWith,
 //     contains, len(list) > 0, boolean fields, !, &&, ||) are checked in
@@ -391,7 +393,14 @@ func analyzeLen(v *ast.BinaryNode) (test, bool) {
 }
 
 // analyzeBuiltin handles any(listfield, # == "v"), any(listfield, # in
-// [...]) and any(listfield, # startsWith "p") (and endsWith, contains).
+// [...]) and any(listfield, # startsWith "p") (and endsWith, contains),
+// and any(listfield, A || B) and any(listfield, A && B) of those.
+//
+// The || form matters because expr's optimizer rewrites
+// `any(f, A) || any(f, B)` on the same field into `any(f, A || B)` before
+// the engine sees the tree: any(f, A || B) is exactly any(f, A) ||
+// any(f, B), so it gets the union of both index keys. any(f, A && B)
+// implies (but is not equivalent to) any(f, A) && any(f, B).
 func analyzeBuiltin(v *ast.BuiltinNode) (test, bool) {
 	if v.Name != "any" || len(v.Arguments) != 2 {
 		return nil, false
@@ -404,7 +413,12 @@ func analyzeBuiltin(v *ast.BuiltinNode) (test, bool) {
 	if !ok {
 		return nil, false
 	}
-	body, ok := pred.Node.(*ast.BinaryNode)
+	return analyzeElem(f, pred.Node)
+}
+
+// analyzeElem derives the test of any(f, body) from the predicate body.
+func analyzeElem(f *fieldInfo, n ast.Node) (test, bool) {
+	body, ok := n.(*ast.BinaryNode)
 	if !ok {
 		return nil, false
 	}
@@ -413,6 +427,25 @@ func analyzeBuiltin(v *ast.BuiltinNode) (test, bool) {
 		return ok && p.Name == ""
 	}
 	switch body.Operator {
+	case "||", "or":
+		l, le := analyzeElem(f, body.Left)
+		r, re := analyzeElem(f, body.Right)
+		if l == nil || r == nil {
+			return nil, false
+		}
+		return orTest{l, r}, le && re
+	case "&&", "and":
+		l, _ := analyzeElem(f, body.Left)
+		r, _ := analyzeElem(f, body.Right)
+		switch {
+		case l == nil && r == nil:
+			return nil, false
+		case l == nil:
+			return r, false
+		case r == nil:
+			return l, false
+		}
+		return andTest{l, r}, false
 	case "==":
 		l, r := body.Left, body.Right
 		if !isPtr(l) {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vigildb/vigil/event"
@@ -92,6 +93,17 @@ func TestPrefilterMatchesExpr(t *testing.T) {
     && not (user.name in ["alice"]) && app.name endsWith "1.7" == false
     && (len(sql.routines) >= 1 || db.response.returned_rows <= 500 || 1000 < db.response.returned_rows)
     && (any(sql.operations, # == "DROP TABLE") || db.operation.name startsWith "DROP" || sql.no_where == true || client.address contains ".0.")
+- rule: x.fused_any
+  title: fused any
+  severity: low
+  condition: |
+    any(sql.operations, # in ["DROP TABLE"]) or any(sql.operations, # startsWith "DROP ")
+    or any(sql.operations, # endsWith "VIEW")
+- rule: x.any_and
+  title: any with and
+  severity: low
+  condition: |
+    any(sql.operations, # startsWith "DROP" && # endsWith "TABLE")
 - rule: x.memo
   title: memo
   severity: low
@@ -184,6 +196,14 @@ func TestIndexKeys(t *testing.T) {
 		{`lower(app.name) == "x"`, ``},
 		{`event.action == "x" || lower(app.name) == "x"`, ``},
 		{`event.outcome == "failure" && event.action == "statement"`, `event.outcome=failure`},
+		// expr fuses any(f, A) || any(f, B) into any(f, A || B): the
+		// keys are still the union.
+		{`any(sql.operations, # in ["DROP TABLE"]) or any(sql.operations, # startsWith "DROP ")`, `sql.operations=DROP TABLE sql.operations^DROP `},
+		{`any(sql.operations, # == "A") || any(sql.operations, # == "B") || any(sql.operations, # startsWith "C")`, `sql.operations=A sql.operations=B sql.operations^C`},
+		{`any(sql.operations, # == "A" || # endsWith "B")`, ``},
+		{`any(sql.operations, # startsWith "DROP" && # endsWith "TABLE")`, `sql.operations^DROP`},
+		{`any(sql.operations, # == "A" && upper(#) != "B")`, `sql.operations=A`},
+		{`any(sql.operations, # == "A") || any(sql.routines, # == "f")`, `sql.operations=A sql.routines=f`},
 	}
 	for _, c := range cases {
 		cd, err := compileCond(text{s: c.cond}, nil, "condition")
@@ -222,5 +242,43 @@ func TestFieldTable(t *testing.T) {
 				t.Fatalf("%s: %q, event.Field %q", name, got, want)
 			}
 		}
+	}
+}
+
+// The rule-pack shape `any(f, A) or any(f, B)` keeps an index (expr fuses
+// it into one any() before the engine sees it): the rule is not looked at
+// for every event, lint does not warn, and alerts are those of expr alone.
+func TestFusedAnyIndexed(t *testing.T) {
+	rs, warns := Lint(FSSource("test", fstest.MapFS{"r.yaml": {Data: []byte(`
+- rule: ddl.drop
+  title: Drop
+  severity: high
+  mitre: {tactic: TA0040, technique: T1485}
+  condition: |
+    any(sql.operations, # in ["DROP TABLE"]) or any(sql.operations, # startsWith "DROP ")
+  group_by: [user.name]
+`)}}))
+	if rs == nil || len(warns) != 0 {
+		t.Fatalf("lint: %v", warns)
+	}
+	c := rs.Rule("ddl.drop").c.steps[0][0]
+	if !c.exact {
+		t.Errorf("%s: not exact", c.src)
+	}
+	stream := randomEvents(5000, 8)
+	fast := NewEngine(rs, Options{KeepAlerts: true})
+	if fast.always[0] != 0 {
+		t.Errorf("rule looked at for every event")
+	}
+	plain := NewEngine(rs, Options{KeepAlerts: true})
+	plain.noPrefilter()
+	feed(fast, stream...)
+	feed(plain, stream...)
+	fa, pa := summary(fast.Alerts()), summary(plain.Alerts())
+	if fa != pa || fa == "" {
+		t.Errorf("alerts differ:\n%s\n---\n%s", fa, pa)
+	}
+	if st := fast.Stats()[0]; st.Candidates >= int64(len(stream)) {
+		t.Errorf("index let every event through: %+v", st)
 	}
 }

@@ -14,7 +14,7 @@ type Kind string
 // Rule kinds; see docs/rules.md.
 const (
 	KindMatch     Kind = "match"      // every matching event; one alert per group per window
-	KindCount     Kind = "count"      // more than threshold matching events in a sliding window
+	KindCount     Kind = "count"      // more than threshold matching events (or, with sum, more than threshold of a field's sum) in a sliding window
 	KindDistinct  Kind = "distinct"   // threshold distinct values of a field in a sliding window
 	KindSequence  Kind = "sequence"   // step 2 in a group where step 1 exceeded its threshold
 	KindAbsence   Kind = "absence"    // a group that has gone quiet for period
@@ -45,6 +45,7 @@ type Rule struct {
 	GroupBy     []string      `json:"group_by,omitempty"`
 	Window      time.Duration `json:"window,omitempty"`
 	Threshold   int           `json:"threshold,omitempty"`
+	Sum         string        `json:"sum,omitempty"` // count: an integer field whose sum is compared with threshold
 	Distinct    string        `json:"distinct,omitempty"`
 	Steps       []Step        `json:"steps,omitempty"`
 	Period      time.Duration `json:"period,omitempty"`

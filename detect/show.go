@@ -135,6 +135,7 @@ func (r *Rule) mapSlice() yaml.MapSlice {
 	case KindCount, KindDistinct:
 		add("threshold", r.Threshold)
 	}
+	str("sum", r.Sum)
 	str("distinct", r.Distinct)
 	if r.Kind == KindAbsence {
 		add("period", formatDuration(r.Period))
@@ -171,11 +172,10 @@ type FieldInfo struct {
 
 // Fields lists the event fields conditions can use, ordered by name.
 func Fields() []FieldInfo {
-	types := map[fieldKind]string{kindString: "string", kindStrings: "list", kindBool: "bool", kindInt: "int", kindTime: "time"}
 	out := make([]FieldInfo, 0, len(fieldTable))
 	for name, f := range fieldTable {
 		_, g := event.Field(name)
-		out = append(out, FieldInfo{Name: name, Type: types[f.kind], Groupable: g})
+		out = append(out, FieldInfo{Name: name, Type: kindNames[f.kind], Groupable: g})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -20,6 +20,12 @@ type GroupState struct {
 	Times []int64 `json:"times,omitempty"`
 	// sequence: times of step 2 events in the window.
 	Times2 []int64 `json:"times2,omitempty"`
+	// count with `sum`: the events still in the window as (time, value)
+	// pairs, ascending by time, and the total of their values. At most
+	// maxSumPoints pairs: past that, pairs close in time are merged (see
+	// compactSums).
+	Sums []SumPoint `json:"sums,omitempty"`
+	Sum  int64      `json:"sum,omitempty"`
 	// count, distinct, sequence: the latest matching events, the evidence
 	// of the alert to come.
 	Recent  []*event.Event `json:"recent,omitempty"`
@@ -44,10 +50,19 @@ type GroupState struct {
 	Fired     bool         `json:"fired,omitempty"`
 }
 
+// SumPoint is one entry of a sum window: the value of the summed field
+// of one event, or the total of several merged events, and the time of the
+// (latest) event.
+type SumPoint struct {
+	Time  int64 `json:"t"`
+	Value int64 `json:"v"`
+}
+
 // closeAlert forgets the group's alert and the window state that led to it.
 func (g *GroupState) closeAlert() {
 	g.Alert, g.AlertStart, g.AlertValues = nil, 0, nil
 	g.Times, g.Times2, g.Recent, g.Recent2, g.Distinct = nil, nil, nil, nil, nil
+	g.Sums, g.Sum = nil, 0
 }
 
 // StateVersion is the version of the State format.
@@ -66,6 +81,7 @@ type State struct {
 // RuleState is one rule's part of State.
 type RuleState struct {
 	Kind       Kind          `json:"kind"`
+	Sum        string        `json:"sum,omitempty"` // count: the field summed, if any
 	LearnStart int64         `json:"learn_start,omitempty"`
 	Groups     []*GroupState `json:"groups"`
 }

@@ -182,7 +182,11 @@ func enrich(cls classifier, ev *event.Event, opts *Options) {
 	if ev.Server.Address == "" {
 		ev.Server.Address = opts.ServerAddress
 	}
-	if ev.DB.Query.Text != "" {
+	switch {
+	case ev.DB.Query.Text == "":
+	case ev.SQL.Audit.StatementID != 0:
+		classifyAudited(cls, ev)
+	default:
 		cls.Apply(ev)
 	}
 }

@@ -14,15 +14,3 @@ func BenchmarkNext(b *testing.B) {
 	}
 	_ = n
 }
-
-func BenchmarkCalibrate(b *testing.B) {
-	n := 0
-	for b.Loop() {
-		for i := 0; i < len(benchStmt); i++ {
-			if identCont[benchStmt[i]] {
-				n++
-			}
-		}
-	}
-	_ = n
-}

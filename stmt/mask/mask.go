@@ -245,44 +245,48 @@ func maskText(s string, mysql bool, depth int) string {
 	masked := make([]bool, len(toks))
 	markRules(s, toks, sig, masked)
 
+	// Rebuild: every quoted token (string, dollar body, quoted identifier,
+	// comment) is masked inside or replaced; the code between them only has
+	// URI user info masked, because password=value outside quotes is
+	// ordinary SQL (SET password=$1). URIs are never matched across a token
+	// boundary, so masking twice gives the same text.
 	var b strings.Builder
+	b.Grow(len(s) + 16)
 	changed := false
 	last := 0
 	for i, t := range toks {
-		var repl string
-		has := false
-		switch {
-		case masked[i]:
-			repl, has = Placeholder, true
+		quoted := t.Kind == lex.String || t.Kind == lex.Dollar || t.Kind == lex.QIdent || t.Kind == lex.Comment
+		if !quoted && !masked[i] {
+			continue
+		}
+		gap := s[last:t.Start]
+		mg := maskURIs(gap)
+		orig := s[t.Start:t.End]
+		repl := orig
+		if masked[i] {
+			repl = Placeholder
 			// Keep the placeholder a token of its own, so that masking
 			// twice gives the same text (B"x" must not become B'***').
 			if t.Start > 0 && (lex.IsIdentCont(s[t.Start-1]) || s[t.Start-1] == '\'' || s[t.Start-1] == '"') {
 				repl = " " + repl
 			}
-			if t.End < len(s) && (s[t.End] == '\'' || s[t.End] == '"' || s[t.End] == '$') {
+			if t.End < len(s) && (s[t.End] == '\'' || s[t.End] == '"' || s[t.End] == '$' || lex.IsIdentCont(s[t.End])) {
 				repl += " "
 			}
-		case t.Kind == lex.String || t.Kind == lex.Dollar || t.Kind == lex.QIdent || t.Kind == lex.Comment:
-			repl = maskInside(s[t.Start:t.End], t.Token, mysql, depth)
-			has = repl != s[t.Start:t.End]
+		} else {
+			repl = maskInside(orig, t.Token, mysql, depth)
 		}
-		if !has {
-			continue
-		}
-		if !changed {
-			b.Grow(len(s) + 16)
-			changed = true
-		}
-		b.WriteString(maskURIs(s[last:t.Start]))
+		changed = changed || mg != gap || repl != orig
+		b.WriteString(mg)
 		b.WriteString(repl)
 		last = t.End
 	}
-	if !changed {
-		// Code outside literals: only URI user info is masked there, because
-		// password=value outside quotes is ordinary SQL (SET password=$1).
-		return maskURIs(s)
+	tail := s[last:]
+	mt := maskURIs(tail)
+	if !changed && mt == tail {
+		return s
 	}
-	b.WriteString(maskURIs(s[last:]))
+	b.WriteString(mt)
 	return b.String()
 }
 
@@ -498,10 +502,12 @@ func maskInside(text string, t lex.Token, mysql bool, depth int) string {
 	case lex.QIdent:
 		// A double-quoted span is an identifier in SQL but, in messages and
 		// CSV/JSON log fields, quoted text that may hold a whole statement.
-		if text[0] != '"' || t.Unterminated || len(text) < 2 {
+		q := text[0]
+		if q != '"' && q != '`' || t.Unterminated || len(text) < 2 {
 			return maskConnInfo(text, '"')
 		}
-		body := strings.ReplaceAll(text[1:len(text)-1], `""`, `"`)
+		qq := string([]byte{q, q})
+		body := strings.ReplaceAll(text[1:len(text)-1], qq, qq[:1])
 		nb := maskConnInfo(body, 0)
 		if depth < maxDepth {
 			nb = maskNested(nb, mysql, depth+1)
@@ -509,7 +515,7 @@ func maskInside(text string, t lex.Token, mysql bool, depth int) string {
 		if nb == body {
 			return text
 		}
-		return `"` + strings.ReplaceAll(nb, `"`, `""`) + `"`
+		return qq[:1] + strings.ReplaceAll(nb, qq[:1], qq) + qq[:1]
 	case lex.Comment:
 		open, body, closeTok := splitComment(text, t.Unterminated)
 		nb := maskConnInfo(body, 0)
@@ -642,7 +648,7 @@ func maskConnInfo(body string, stop byte) string {
 			j++
 		}
 		vs, ve := j, valueEnd(out, j, stop)
-		if ve <= vs || out[vs:ve] == Stars || out[vs:ve] == Placeholder {
+		if ve <= vs || out[vs:ve] == Stars || strings.HasPrefix(out[vs:ve], Placeholder) {
 			i = j
 			continue
 		}
@@ -683,6 +689,12 @@ func valueEnd(s string, i int, stop byte) int {
 				k++
 			}
 			j = min(k+1, len(s))
+			continue
+		}
+		if c == '\\' {
+			// An escaped byte belongs to the value (conninfo escapes; and in
+			// an escaping literal, \" must not become a closing quote).
+			j = min(j+2, len(s))
 			continue
 		}
 		if lex.IsSpace(c) || c == ';' || c == '&' || c == '\'' || c == '"' || c == stop {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,5 +201,45 @@ func TestRulesTestCommand(t *testing.T) {
 	// the test expects none, so it must fail and say why.
 	if code != 1 || !strings.Contains(out, "unexpected alert auth.failed_login_burst") || !strings.Contains(out, "0 passed, 1 failed") {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestReplayGzipSameAsPlain: a gzip'd log (a rotated file) gives the same
+// alerts as the plain one.
+func TestReplayGzipSameAsPlain(t *testing.T) {
+	plain, _, code := run(t, "", "replay", "--format", "ndjson", demoLog)
+	if code != 0 {
+		t.Fatalf("plain: exit %d", code)
+	}
+	b, err := os.ReadFile(demoLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(t.TempDir(), "attack.log.1.gz")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zipped, errOut, code := run(t, "", "replay", "--format", "ndjson", gz)
+	if code != 0 {
+		t.Fatalf("gzip: exit %d: %s", code, errOut)
+	}
+	strip := func(s string) []string {
+		var ids []string
+		for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+			var a struct {
+				ID    string `json:"id"`
+				Count int64  `json:"count"`
+			}
+			json.Unmarshal([]byte(l), &a)
+			ids = append(ids, fmt.Sprint(a.ID, a.Count))
+		}
+		return ids
+	}
+	if p, z := strip(plain), strip(zipped); len(p) < 20 || strings.Join(p, ",") != strings.Join(z, ",") {
+		t.Errorf("gzip replay differs: %d vs %d alerts", len(p), len(z))
 	}
 }

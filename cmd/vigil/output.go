@@ -121,6 +121,8 @@ func shortField(k string) string {
 		return "app"
 	case "source.name":
 		return "source"
+	case "sql.setting.name":
+		return "setting"
 	}
 	return k
 }

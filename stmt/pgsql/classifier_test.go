@@ -34,7 +34,7 @@ type tc struct {
 func none() []string { return []string{} }
 
 // cases: statements from the pgaudit captures in
-// /work/shared/samples/postgresql/*.log, plus invented ones: DML/DDL variety,
+// ../shared/samples/postgresql/*.log, plus invented ones: DML/DDL variety,
 // security-relevant statements, evasive spellings (E*), statements the
 // parser rejects (P*) and injection shapes (I*).
 var cases = []tc{

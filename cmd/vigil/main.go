@@ -51,12 +51,14 @@ data exfiltration, SQL injection and missing logs.
 
 Start with:
   vigil replay /var/log/postgresql/postgresql-15-main.log
-  vigil rules list`,
+  vigil rules list
+  vigil replay --data-dir ./vigil-data postgresql.log
+  vigil alerts list --data-dir ./vigil-data`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplayCmd(), newRulesCmd())
+	root.AddCommand(newReplayCmd(), newRulesCmd(), newAlertsCmd(), newEventsCmd())
 	return root
 }
 

@@ -29,6 +29,7 @@ type replayFlags struct {
 	failOn      string
 	server      string
 	noProgress  bool
+	dataDir     string
 }
 
 func newReplayCmd() *cobra.Command {
@@ -49,6 +50,11 @@ a custom prefix, pass log_line_prefix exactly as postgresql.conf has it.
 Lines no parser understands are counted and reported with file:line; they never
 stop the replay.
 
+With --data-dir DIR the replay also stores every event (masked: the audit trail)
+and the final alerts in the Vigil store at DIR (created if needed), for
+` + "`vigil alerts`" + ` and ` + "`vigil events`" + `. Replaying the same file again into the same
+store adds nothing twice: events are stored once by id, alert ids are stable.
+
 Output: a table on a terminal, NDJSON (one alert per line, the alert shape of
 docs/alerts.md) otherwise; --format overrides. A summary goes to standard error.
 
@@ -59,7 +65,8 @@ severity fired, 1 on errors, 2 on bad usage.`,
   vigil replay --log-line-prefix '%t:%r:%u@%d:[%p]:' postgresql.log.2026-11-01-00
   vigil replay --format ndjson pg.log > alerts.ndjson
   zcat pg.log.gz | vigil replay -
-  vigil replay --learn-until 2026-11-20T00:00:00Z --fail-on high pg.csv`,
+  vigil replay --learn-until 2026-11-20T00:00:00Z --fail-on high pg.csv
+  vigil replay --data-dir ./vigil-data pg.log && vigil alerts list`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runReplay(cmd, args, f) },
 	}
 	fl := cmd.Flags()
@@ -71,6 +78,7 @@ severity fired, 1 on errors, 2 on bad usage.`,
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 if an alert of this severity or above fired (info, low, medium, high, critical)")
 	fl.StringVar(&f.server, "server", "", "server.address to record on events (default: the input file name)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress bar, even on a terminal")
+	fl.StringVar(&f.dataDir, "data-dir", "", "also store the events and alerts in the Vigil store in this directory (created if needed)")
 	return cmd
 }
 
@@ -122,8 +130,26 @@ func runReplay(cmd *cobra.Command, args []string, f replayFlags) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
+	var rs *replayStore
+	if f.dataDir != "" {
+		if rs, ctx, err = openReplayStore(ctx, f.dataDir); err != nil {
+			return err
+		}
+		opts.SourceName = "replay"
+		opts.OnEvent = rs.onEvent
+	}
 	start := time.Now()
 	res, err := pipeline.Replay(ctx, opts, inputs...)
+	var stats string
+	if rs != nil {
+		if err == nil {
+			err = rs.finish(res.Alerts)
+		}
+		if err == nil {
+			stats = rs.summary()
+		}
+		err = rs.close(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,6 +160,9 @@ func runReplay(cmd *cobra.Command, args []string, f replayFlags) error {
 		return fmt.Errorf("write alerts: %w", err)
 	}
 	writeSummary(stderr, res, len(inputs), time.Since(start))
+	if stats != "" {
+		fmt.Fprintln(stderr, stats)
+	}
 	if f.failOn != "" {
 		limit := event.SeverityRank(f.failOn)
 		for _, a := range res.Alerts {

@@ -8,12 +8,15 @@ log=testdata/demo/attack.log
 learn=$(cat testdata/demo/learn_until)
 
 echo "== Replaying $log: $(wc -l < "$log") lines that PostgreSQL 15 + pgaudit wrote during an attack"
-echo "   $bin replay --format table --learn-until $learn $log"
+echo "   $bin replay --format table --learn-until $learn --data-dir vigil-data $log"
 echo
-"$bin" replay --format table --no-progress --learn-until "$learn" "$log"
+"$bin" replay --format table --no-progress --learn-until "$learn" --data-dir vigil-data "$log"
 cat <<MSG
 
-What to try next:
+What to try next (the events and alerts are also in ./vigil-data, the embedded store):
+  $bin alerts list --severity high
+  $bin alerts show ALERT_ID                      # evidence, MITRE, impact, mitigation
+  $bin events search --around ALERT_ID --window 10m
   # one alert as JSON, with its evidence (passwords masked)
   $bin replay --format ndjson --learn-until $learn $log | head -1
   # the built-in detections, and what one of them does and how to tune it

@@ -606,7 +606,7 @@ func (e *engine) closeQuery(s *session, early bool) {
 	}
 	ev := q.ev
 	text := q.text()
-	ev.DB.Query.Text = mask.SQL(text)
+	ev.DB.Query.Text = mask.SQL(unredact(text))
 	if q.detail != "" {
 		ev.Error.Detail = maskDetail(q.detail, text)
 	}
@@ -1105,4 +1105,14 @@ func maskDetail(detail, stmt string) string {
 		return b.String()
 	}
 	return mask.SQL(detail)
+}
+
+// unredact turns pgaudit's own password redaction (PASSWORD <REDACTED>,
+// which is not SQL) into a masked literal, so the statement still parses
+// and is classified exactly (CREATE ROLE x LOGIN PASSWORD '***').
+func unredact(text string) string {
+	if !strings.Contains(text, "<REDACTED>") {
+		return text
+	}
+	return strings.ReplaceAll(text, "<REDACTED>", mask.Placeholder)
 }

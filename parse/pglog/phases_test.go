@@ -204,7 +204,7 @@ func TestPhase2(t *testing.T) {
 				t.Errorf("count = %+v", cnt)
 			}
 			role := one(t, evs, "create role", func(e *event.Event) bool { return e.DB.Operation.Name == "CREATE ROLE" })
-			if role.DB.Query.Text != "CREATE ROLE carol LOGIN PASSWORD <REDACTED>" || role.Client.Address != "[local]" {
+			if role.DB.Query.Text != "CREATE ROLE carol LOGIN PASSWORD '***'" || role.Client.Address != "[local]" {
 				t.Errorf("CREATE ROLE = %+v", role)
 			}
 			f := one(t, evs, "f_sum", func(e *event.Event) bool { return e.DB.Query.Text == "SELECT f_sum();" })

@@ -58,7 +58,7 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newReplayCmd(), newRulesCmd(), newAlertsCmd(), newEventsCmd(), newRunCmd())
+	root.AddCommand(newReplayCmd(), newRulesCmd(), newConfigCmd(), newAlertsCmd(), newEventsCmd(), newRunCmd())
 	return root
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -31,23 +30,11 @@ func outputFormat(flag string, w io.Writer) (string, error) {
 
 func writeAlerts(w io.Writer, format string, alerts []*event.Alert) error {
 	switch format {
-	case "ndjson":
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, a := range alerts {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
+	case "json", "ndjson":
 		if alerts == nil {
 			alerts = []*event.Alert{}
 		}
-		return enc.Encode(alerts)
+		return writeJSON(w, format, alerts)
 	}
 	return writeAlertTable(w, alerts, isTerminal(w))
 }

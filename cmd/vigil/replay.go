@@ -84,19 +84,9 @@ severity fired, 1 on errors, 2 on bad usage.`,
 
 func runReplay(cmd *cobra.Command, args []string, f replayFlags) error {
 	opts := pipeline.Options{RulePaths: f.rules, ServerAddress: f.server, LogLinePrefix: f.prefix}
-	switch f.inputFormat {
-	case "auto", "":
-	case "stderr", "csvlog", "jsonlog", "events":
-		opts.InputFormat = f.inputFormat
-	default:
-		return usageErr("--input-format must be auto, stderr, csvlog, jsonlog or events, not %q", f.inputFormat)
-	}
-	if f.learnUntil != "" {
-		t, err := pipeline.ParseTime(f.learnUntil)
-		if err != nil {
-			return usageErr("--learn-until: %v", err)
-		}
-		opts.LearnUntil = t
+	var err error
+	if opts.InputFormat, opts.LearnUntil, err = inputFlags(f.inputFormat, f.learnUntil); err != nil {
+		return err
 	}
 	if f.failOn != "" && event.SeverityRank(f.failOn) == 0 {
 		return usageErr("--fail-on must be one of info, low, medium, high, critical, not %q", f.failOn)
@@ -260,6 +250,26 @@ func maybeGunzip(r *bufio.Reader) (io.Reader, error) {
 		return zr, nil
 	}
 	return r, nil
+}
+
+// inputFlags checks --input-format and --learn-until, shared by replay and run.
+func inputFlags(format, learnUntil string) (string, time.Time, error) {
+	var lu time.Time
+	switch format {
+	case "auto", "":
+		format = ""
+	case "stderr", "csvlog", "jsonlog", "events":
+	default:
+		return "", lu, usageErr("--input-format must be auto, stderr, csvlog, jsonlog or events, not %q", format)
+	}
+	if learnUntil != "" {
+		t, err := pipeline.ParseTime(learnUntil)
+		if err != nil {
+			return "", lu, usageErr("--learn-until: %v", err)
+		}
+		lu = t
+	}
+	return format, lu, nil
 }
 
 func usageErr(format string, a ...any) error {

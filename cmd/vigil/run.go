@@ -79,19 +79,9 @@ func runRun(cmd *cobra.Command, f runFlags) error {
 	}
 	opts := pipeline.LiveOptions{Patterns: f.watch}
 	opts.RulePaths, opts.LogLinePrefix, opts.SourceName, opts.ServerAddress, opts.FromEnd = f.rules, f.prefix, f.source, f.server, f.fromEnd
-	switch f.inputFormat {
-	case "auto", "":
-	case "stderr", "csvlog", "jsonlog", "events":
-		opts.InputFormat = f.inputFormat
-	default:
-		return usageErr("--input-format must be auto, stderr, csvlog, jsonlog or events, not %q", f.inputFormat)
-	}
-	if f.learnUntil != "" {
-		t, err := pipeline.ParseTime(f.learnUntil)
-		if err != nil {
-			return usageErr("--learn-until: %v", err)
-		}
-		opts.LearnUntil = t
+	var err error
+	if opts.InputFormat, opts.LearnUntil, err = inputFlags(f.inputFormat, f.learnUntil); err != nil {
+		return err
 	}
 	level := slog.LevelInfo
 	if f.verbose {

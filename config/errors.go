@@ -1,28 +1,15 @@
 package config
 
 import (
-	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/vigildb/vigil/internal/yamlpos"
 )
 
 // Pos is a place in a config file. Line and Column are 1-based; a zero
 // Line means the whole file.
-type Pos struct {
-	File   string `json:"file"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
-}
-
-func (p Pos) String() string {
-	switch {
-	case p.Line == 0:
-		return p.File
-	case p.Column == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
-}
+type Pos = yamlpos.Pos
 
 // Error is one problem in a config file: where it is, the key at fault
 // (dotted, e.g. "http.token" or "sources[1].listen") and what is wrong.

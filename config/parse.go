@@ -10,6 +10,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/vigildb/vigil/internal/yamlpos"
 )
 
 // parser walks the YAML AST of a config file node by node (rather than
@@ -42,32 +44,10 @@ func (p *cparser) errAt(key, format string, args ...any) {
 	p.errorf(pos, key, format, args...)
 }
 
-func (p *cparser) pos(n ast.Node) Pos {
-	switch v := n.(type) {
-	case nil:
-		return Pos{File: p.name}
-	case *ast.MappingNode:
-		if !v.IsFlowStyle && len(v.Values) > 0 {
-			return p.pos(v.Values[0].Key)
-		}
-	case *ast.MappingValueNode:
-		return p.pos(v.Key)
-	case *ast.LiteralNode:
-		return p.tokPos(v.Start)
-	case *ast.AnchorNode:
-		return p.tokPos(v.Start)
-	case *ast.TagNode:
-		return p.tokPos(v.Start)
-	}
-	return p.tokPos(n.GetToken())
-}
+// pos is where a node starts (see yamlpos.Of).
+func (p *cparser) pos(n ast.Node) Pos { return yamlpos.Of(p.name, n) }
 
-func (p *cparser) tokPos(tk *token.Token) Pos {
-	if tk == nil || tk.Position == nil {
-		return Pos{File: p.name}
-	}
-	return Pos{File: p.name, Line: tk.Position.Line, Column: tk.Position.Column}
-}
+func (p *cparser) tokPos(tk *token.Token) Pos { return yamlpos.OfToken(p.name, tk) }
 
 // valPos is where a key's value is, or the key itself when the value is
 // empty.

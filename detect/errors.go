@@ -1,28 +1,15 @@
 package detect
 
 import (
-	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/vigildb/vigil/internal/yamlpos"
 )
 
 // Pos is a place in a rule file. Line and Column are 1-based; a zero
 // Line means the whole file.
-type Pos struct {
-	File   string `json:"file"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
-}
-
-func (p Pos) String() string {
-	switch {
-	case p.Line == 0:
-		return p.File
-	case p.Column == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
-}
+type Pos = yamlpos.Pos
 
 // Error is one problem found in a rule file, with where it is. Warnings
 // (from Lint only) do not stop a rule set from loading.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/vigildb/vigil/internal/yamlpos"
 )
 
 // yfile walks the YAML AST of one rule file. Rule files are read node by
@@ -28,32 +30,9 @@ func (f *yfile) errorf(p Pos, format string, args ...any) {
 
 // pos is where a node starts: the first key of a block mapping, the
 // indicator of a block scalar, the opening quote of a quoted string.
-func (f *yfile) pos(n ast.Node) Pos {
-	switch v := n.(type) {
-	case nil:
-		return Pos{File: f.name}
-	case *ast.MappingNode:
-		if !v.IsFlowStyle && len(v.Values) > 0 {
-			return f.pos(v.Values[0].Key)
-		}
-	case *ast.MappingValueNode:
-		return f.pos(v.Key)
-	case *ast.LiteralNode:
-		return f.tokPos(v.Start)
-	case *ast.AnchorNode:
-		return f.tokPos(v.Start)
-	case *ast.TagNode:
-		return f.tokPos(v.Start)
-	}
-	return f.tokPos(n.GetToken())
-}
+func (f *yfile) pos(n ast.Node) Pos { return yamlpos.Of(f.name, n) }
 
-func (f *yfile) tokPos(tk *token.Token) Pos {
-	if tk == nil || tk.Position == nil {
-		return Pos{File: f.name}
-	}
-	return Pos{File: f.name, Line: tk.Position.Line, Column: tk.Position.Column}
-}
+func (f *yfile) tokPos(tk *token.Token) Pos { return yamlpos.OfToken(f.name, tk) }
 
 // resolve looks through anchors, aliases and tags.
 func (f *yfile) resolve(n ast.Node) (ast.Node, bool) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,6 +19,41 @@ import (
 	"github.com/vigildb/vigil/source/file"
 	"github.com/vigildb/vigil/store"
 )
+
+// FileSource is one set of tailed files with its own source name, format,
+// prefix and server address (a file source of the config). Its read
+// positions are saved under Name.
+type FileSource struct {
+	Name          string
+	Patterns      []string
+	InputFormat   string // "" or "auto": detected per file
+	LogLinePrefix string
+	ServerAddress string
+	FromEnd       bool
+	PollInterval  time.Duration
+	MaxLineBytes  int
+	ReadGzip      bool
+}
+
+// StreamSource is a source whose lines are pushed to the run with
+// LiveRunner.Feed (HTTP ingest, syslog): no checkpoints, one parser per
+// Line.File, event ids as the lines give them.
+type StreamSource struct {
+	Name          string
+	InputFormat   string // "" or "auto": detected per Line.File from its first batch
+	LogLinePrefix string
+	ServerAddress string
+	// PerRunIDs: the lines' offsets restart with the process (syslog), so
+	// event ids are made unique to this run (otherwise the store would
+	// drop the events of a later run as duplicates of earlier ones).
+	PerRunIDs bool
+}
+
+// LiveMetrics is what Live reports as it goes (server.Metrics has it).
+type LiveMetrics interface {
+	AddEvents(source string, n int)
+	AddParseFailures(source string, n int)
+}
 
 // StateName is the name under which Live saves the detection engine's state
 // in the store.
@@ -58,6 +94,19 @@ type LiveOptions struct {
 	// PollInterval and FromEnd are passed to the tailer.
 	PollInterval time.Duration
 	FromEnd      bool
+	// Files, when set, are the file sources to tail, each with its own
+	// settings; Patterns, PollInterval, FromEnd and the Options' format,
+	// prefix, server address and source name are then not used for files.
+	Files []FileSource
+	// Streams are the sources fed through LiveRunner.Feed.
+	Streams []StreamSource
+	// RuleSources are loaded after the built-in pack and RulePaths
+	// (config.Config.RuleSources).
+	RuleSources []detect.Source
+	// Metrics, when set, counts events and parse failures per source.
+	Metrics LiveMetrics
+	// OnStarted, when set, is called once the sources are started.
+	OnStarted func()
 }
 
 // liveStats counts what a Live run did (logged at shutdown).
@@ -102,7 +151,18 @@ func Live(ctx context.Context, opts LiveOptions) error {
 	return l.run(ctx)
 }
 
+// liveSource is a source's settings: Options carries its name, format,
+// prefix and server address.
+type liveSource struct {
+	name string
+	opts Options
+	file *FileSource // nil for a stream source
+	// runTag, for PerRunIDs stream sources, is added to Line.File for ids.
+	runTag string
+}
+
 type liveParser struct {
+	src  *liveSource
 	p    parse.Parser
 	name string // the stable name event ids are made from
 	path string // the file's path, as last seen
@@ -118,12 +178,17 @@ type live struct {
 	// storeWrite is st.Write (a test hook: failing writes).
 	storeWrite func(context.Context, store.Batch) error
 	cls        classifier
+	srcs       map[string]*liveSource
+	rules      *detect.RuleSet
 
-	mu       sync.Mutex // serializes the Handler and the ticks
-	parsers  map[file.Identity]*liveParser
-	events   []*event.Event // processed, not yet written
-	alerts   []*event.Alert // cloned, not yet written
-	alertIx  map[string]int // alert id -> index in alerts
+	started chan struct{} // closed once the saved state is loaded (Feed waits for it)
+
+	mu       sync.Mutex             // serializes the Handler and the ticks
+	stopped  bool                   // shutdown is done: Feed refuses
+	parsers  map[string]*liveParser // by source and file identity (or Line.File)
+	events   []*event.Event         // processed, not yet written
+	alerts   []*event.Alert         // cloned, not yet written
+	alertIx  map[string]int         // alert id -> index in alerts
 	logged   map[string]bool
 	lastSave time.Time
 	batches  int // since the last state save
@@ -136,11 +201,57 @@ func newLive(opts LiveOptions) (*live, error) {
 	if opts.Store == nil {
 		return nil, errors.New("live: no store")
 	}
-	if len(opts.Patterns) == 0 {
-		return nil, errors.New("live: no file patterns to watch")
-	}
 	if opts.SourceName == "" {
 		opts.SourceName = "file"
+	}
+	if len(opts.Files) == 0 && len(opts.Patterns) > 0 {
+		opts.Files = []FileSource{{Name: opts.SourceName, Patterns: opts.Patterns, InputFormat: opts.InputFormat,
+			LogLinePrefix: opts.LogLinePrefix, ServerAddress: opts.ServerAddress, FromEnd: opts.FromEnd, PollInterval: opts.PollInterval}}
+	}
+	if len(opts.Files) == 0 && len(opts.Streams) == 0 {
+		return nil, errors.New("live: no file patterns to watch")
+	}
+	srcs := map[string]*liveSource{}
+	addSrc := func(name, format, prefix, server string) (*liveSource, error) {
+		if name == "" {
+			return nil, errors.New("live: a source without a name")
+		}
+		if srcs[name] != nil {
+			return nil, fmt.Errorf("live: source %q given twice", name)
+		}
+		if format == "auto" {
+			format = ""
+		}
+		if format != "" {
+			if _, err := newParser(format, prefix); err != nil {
+				return nil, fmt.Errorf("source %s: %w", name, err)
+			}
+		}
+		o := opts.Options
+		o.SourceName, o.InputFormat, o.LogLinePrefix, o.ServerAddress = name, format, prefix, server
+		ls := &liveSource{name: name, opts: o}
+		srcs[name] = ls
+		return ls, nil
+	}
+	for i := range opts.Files {
+		f := &opts.Files[i]
+		if len(f.Patterns) == 0 {
+			return nil, fmt.Errorf("live: source %s: no file patterns to watch", f.Name)
+		}
+		ls, err := addSrc(f.Name, f.InputFormat, f.LogLinePrefix, f.ServerAddress)
+		if err != nil {
+			return nil, err
+		}
+		ls.file = f
+	}
+	for _, ss := range opts.Streams {
+		ls, err := addSrc(ss.Name, ss.InputFormat, ss.LogLinePrefix, ss.ServerAddress)
+		if err != nil {
+			return nil, err
+		}
+		if ss.PerRunIDs {
+			ls.runTag = "#run" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -166,23 +277,21 @@ func newLive(opts LiveOptions) (*live, error) {
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(30*time.Second, opts.RetryMin)
 	}
-	if opts.InputFormat != "" {
-		if _, err := newParser(opts.InputFormat, opts.LogLinePrefix); err != nil {
-			return nil, err
-		}
-	}
-	rs, err := LoadRules(opts.RulePaths)
+	rs, err := detect.Load(append(append([]detect.Source{BuiltinSource()}, detect.PathSources(opts.RulePaths...)...), opts.RuleSources...)...)
 	if err != nil {
 		return nil, err
 	}
 	return &live{
+		srcs:       srcs,
+		rules:      rs,
 		storeWrite: opts.Store.Write,
 		opts:       opts,
 		log:        opts.Logger,
 		st:         opts.Store,
-		eng:        detect.NewEngine(rs.RuleSet, detect.Options{LearnUntil: opts.LearnUntil}),
+		eng:        detect.NewEngine(rs, detect.Options{LearnUntil: opts.LearnUntil}),
 		cls:        newClassifier(),
-		parsers:    map[file.Identity]*liveParser{},
+		parsers:    map[string]*liveParser{},
+		started:    make(chan struct{}),
 		alertIx:    map[string]int{},
 		logged:     map[string]bool{},
 	}, nil
@@ -202,34 +311,43 @@ func (l *live) run(ctx context.Context) error {
 		}
 		l.log.Info("detection state loaded", "clock", l.eng.Clock())
 	}
-	saved, err := l.st.Checkpoints(ctx, l.opts.SourceName)
-	if err != nil {
-		return err
-	}
-	var cps []file.Checkpoint
-	for _, c := range saved {
-		var cp file.Checkpoint
-		if err := json.Unmarshal(c.Data, &cp); err != nil {
-			l.log.Error("unreadable checkpoint: the file is read again from the start", "source", c.Source, "file", c.File, "err", err)
-			continue
+	var tailers []*file.Tailer
+	for _, f := range l.opts.Files {
+		src := l.srcs[f.Name]
+		saved, err := l.st.Checkpoints(ctx, f.Name)
+		if err != nil {
+			return err
 		}
-		cps = append(cps, cp)
+		var cps []file.Checkpoint
+		for _, c := range saved {
+			var cp file.Checkpoint
+			if err := json.Unmarshal(c.Data, &cp); err != nil {
+				l.log.Error("unreadable checkpoint: the file is read again from the start", "source", c.Source, "file", c.File, "err", err)
+				continue
+			}
+			cps = append(cps, cp)
+		}
+		t, err := file.New(file.Options{
+			Source:       f.Name,
+			Patterns:     f.Patterns,
+			Handler:      func(ctx context.Context, b file.Batch) error { return l.handle(ctx, src, b) },
+			Checkpoints:  cps,
+			FromEnd:      f.FromEnd,
+			PollInterval: f.PollInterval,
+			MaxLineBytes: f.MaxLineBytes,
+			ReadGzip:     f.ReadGzip,
+			Logger:       l.log,
+		})
+		if err != nil {
+			return fmt.Errorf("source %s: %w", f.Name, err)
+		}
+		tailers = append(tailers, t)
+		l.log.Info("vigil run: watching", "patterns", f.Patterns, "source", f.Name, "checkpoints", len(cps))
 	}
+	l.mu.Lock()
 	l.lastSave = l.opts.Now()
-
-	t, err := file.New(file.Options{
-		Source:       l.opts.SourceName,
-		Patterns:     l.opts.Patterns,
-		Handler:      l.handle,
-		Checkpoints:  cps,
-		FromEnd:      l.opts.FromEnd,
-		PollInterval: l.opts.PollInterval,
-		Logger:       l.log,
-	})
-	if err != nil {
-		return err
-	}
-	l.log.Info("vigil run: watching", "patterns", l.opts.Patterns, "source", l.opts.SourceName, "checkpoints", len(cps))
+	l.mu.Unlock()
+	close(l.started)
 
 	tickDone := make(chan struct{})
 	tctx, stopTicks := context.WithCancel(ctx)
@@ -249,52 +367,61 @@ func (l *live) run(ctx context.Context) error {
 			}
 		}
 	}()
-	runErr := t.Run(ctx)
+	// One tailer failing stops the others (and the run).
+	rctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	errs := make([]error, len(tailers))
+	var wg sync.WaitGroup
+	for i, t := range tailers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = t.Run(rctx); errs[i] != nil {
+				l.log.Error("file source stopped", "source", l.opts.Files[i].Name, "err", errs[i])
+				stopRun()
+			}
+		}()
+	}
+	if l.opts.OnStarted != nil {
+		l.opts.OnStarted()
+	}
+	if len(tailers) == 0 {
+		<-ctx.Done()
+	}
+	wg.Wait()
 	stopTicks()
 	<-tickDone
 	finErr := l.shutdown()
-	if runErr != nil {
-		l.log.Error("file source stopped", "err", runErr)
-	}
-	return errors.Join(runErr, finErr)
+	return errors.Join(append(errs, finErr)...)
 }
 
-// handle is the tailer's Handler: it returns nil once the batch is stored.
-func (l *live) handle(ctx context.Context, b file.Batch) error {
+// handle is a tailer's Handler: it returns nil once the batch is stored.
+func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lp := l.parsers[b.Identity]
+	key := src.name + "\x00" + b.Identity.String()
+	lp := l.parsers[key]
 	if lp == nil && len(b.Lines) > 0 {
 		var err error
-		if lp, err = l.newFileParser(b); err != nil {
+		if lp, err = l.newFileParser(src, b); err != nil {
 			l.log.Error("cannot read file", "path", b.Lines[0].File, "err", err)
 			return err
 		}
-		l.parsers[b.Identity] = lp
+		l.parsers[key] = lp
 	}
 	if lp != nil {
-		emit := l.emitter(lp)
-		for _, ln := range b.Lines {
-			lp.path = ln.File
-			ln.File = lp.name
-			if err := lp.p.Parse(ln, emit); err != nil {
-				l.stats.Unparsed++
-				l.log.Debug("unparsed line", "path", lp.path, "line", ln.No, "err", err)
-			}
-		}
-		lp.last, lp.held = l.opts.Now(), len(b.Lines) > 0 || lp.held
+		l.parseLines(lp, b.Lines, true)
 		if b.Final {
-			lp.p.Flush(emit)
-			delete(l.parsers, b.Identity)
+			lp.p.Flush(l.emitter(lp))
+			delete(l.parsers, key)
 		}
 	}
 	l.stats.Batches++
-	l.stats.Lines += int64(len(b.Lines))
 	cpData, err := json.Marshal(b.Checkpoint)
 	if err != nil {
 		return err
 	}
-	cp := store.Checkpoint{Source: l.opts.SourceName, File: b.Identity.String(), Data: cpData}
+	cp := store.Checkpoint{Source: src.name, File: b.Identity.String(), Data: cpData}
 	l.batches++
 	for attempt, wait := 1, l.opts.RetryMin; ; attempt++ {
 		err := l.write(ctx, []store.Checkpoint{cp}, l.stateDue())
@@ -318,10 +445,115 @@ func (l *live) handle(ctx context.Context, b file.Batch) error {
 	}
 }
 
+// parseLines runs lines through a parser; rename gives each line the
+// parser's stable name (file sources) in place of its path.
+func (l *live) parseLines(lp *liveParser, lines []parse.Line, rename bool) {
+	emit := l.emitter(lp)
+	failed := 0
+	for _, ln := range lines {
+		if rename {
+			lp.path = ln.File
+			ln.File = lp.name
+		}
+		if err := lp.p.Parse(ln, emit); err != nil {
+			failed++
+			l.log.Debug("unparsed line", "source", lp.src.name, "path", lp.path, "line", ln.No, "err", err)
+		}
+	}
+	l.stats.Unparsed += int64(failed)
+	if failed > 0 && l.opts.Metrics != nil {
+		l.opts.Metrics.AddParseFailures(lp.src.name, failed)
+	}
+	l.stats.Lines += int64(len(lines))
+	lp.last, lp.held = l.opts.Now(), len(lines) > 0 || lp.held
+}
+
+// Feed runs lines of a stream source (HTTP ingest, syslog) through the
+// pipeline and returns once they are stored (nil), or with an error when
+// the source is unknown or ctx ended before the store write succeeded (the
+// events stay pending and are written with the next batch or tick; a
+// client resending them gets the same ids for content-derived ones).
+func (l *live) Feed(ctx context.Context, source string, lines []parse.Line) error {
+	src := l.srcs[source]
+	if src == nil || src.file != nil {
+		return fmt.Errorf("unknown source %q", source)
+	}
+	select {
+	case <-l.started:
+	case <-ctx.Done():
+		return fmt.Errorf("the pipeline is not started: %w", ctx.Err())
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed || l.stopped {
+		return errors.New("the pipeline is stopping")
+	}
+	for i := 0; i < len(lines); {
+		j := i + 1
+		for j < len(lines) && lines[j].File == lines[i].File {
+			j++
+		}
+		key := source + "\x00" + lines[i].File
+		lp := l.parsers[key]
+		if lp == nil {
+			var err error
+			if lp, err = l.newStreamParser(src, lines[i:]); err != nil {
+				l.log.Error("cannot read stream", "source", source, "file", lines[i].File, "err", err)
+				return err
+			}
+			l.parsers[key] = lp
+		}
+		l.parseLines(lp, lines[i:j], src.runTag != "")
+		i = j
+	}
+	l.stats.Batches++
+	l.batches++
+	for attempt, wait := 1, l.opts.RetryMin; ; attempt++ {
+		err := l.write(ctx, nil, l.stateDue())
+		if err == nil {
+			return nil
+		}
+		l.stats.WriteErrors++
+		l.log.Error("store write failed: retried", "source", source, "attempt", attempt, "retry_in", wait,
+			"disk_full", errors.Is(err, store.ErrDiskFull), "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store write not done: %w", err)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, l.opts.RetryMax)
+	}
+}
+
+// newStreamParser makes the parser of a stream's Line.File, detecting its
+// format from the lines of that File in the batch.
+func (l *live) newStreamParser(src *liveSource, lines []parse.Line) (*liveParser, error) {
+	name := lines[0].File
+	var buf []byte
+	for _, ln := range lines {
+		if len(buf) > 64<<10 {
+			break
+		}
+		if ln.File == name {
+			buf = append(append(buf, ln.Text...), '\n')
+		}
+	}
+	format, prefix, err := detectFormat(buf, src.opts.InputFormat, src.opts.LogLinePrefix)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newParser(format, prefix)
+	if err != nil {
+		return nil, err
+	}
+	l.log.Info("reading stream", "source", src.name, "file", name, "format", format, "prefix", prefix)
+	return &liveParser{src: src, p: p, name: name + src.runTag, path: name}, nil
+}
+
 // newFileParser makes the parser of a file not seen before (or resumed
 // after a restart), detecting its format from its first bytes on disk or,
 // failing that, from the batch's lines.
-func (l *live) newFileParser(b file.Batch) (*liveParser, error) {
+func (l *live) newFileParser(src *liveSource, b file.Batch) (*liveParser, error) {
 	path := b.Lines[0].File
 	var head []byte
 	if b.Lines[0].Offset > 0 {
@@ -330,7 +562,7 @@ func (l *live) newFileParser(b file.Batch) (*liveParser, error) {
 			f.Close()
 		}
 	}
-	format, prefix, err := detectFormat(head, l.opts.InputFormat, l.opts.LogLinePrefix)
+	format, prefix, err := detectFormat(head, src.opts.InputFormat, src.opts.LogLinePrefix)
 	if len(head) == 0 || err != nil {
 		var buf []byte
 		for _, ln := range b.Lines {
@@ -339,7 +571,7 @@ func (l *live) newFileParser(b file.Batch) (*liveParser, error) {
 			}
 			buf = append(append(buf, ln.Text...), '\n')
 		}
-		format, prefix, err = detectFormat(buf, l.opts.InputFormat, l.opts.LogLinePrefix)
+		format, prefix, err = detectFormat(buf, src.opts.InputFormat, src.opts.LogLinePrefix)
 	}
 	if err != nil {
 		return nil, err
@@ -348,10 +580,10 @@ func (l *live) newFileParser(b file.Batch) (*liveParser, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.log.Info("reading file", "path", path, "format", format, "prefix", prefix, "offset", b.Lines[0].Offset, "identity", b.Identity.String())
+	l.log.Info("reading file", "source", src.name, "path", path, "format", format, "prefix", prefix, "offset", b.Lines[0].Offset, "identity", b.Identity.String())
 	// Event ids hash the line's file name and offset: name the file by its
 	// identity, which survives renames, rather than by its path.
-	return &liveParser{p: p, name: "file:" + b.Identity.String(), path: path}, nil
+	return &liveParser{src: src, p: p, name: "file:" + b.Identity.String(), path: path}, nil
 }
 
 // emitter enriches and detects each event a parser emits, in order.
@@ -360,7 +592,10 @@ func (l *live) emitter(lp *liveParser) parse.Emit {
 		if ev.Log.File == lp.name {
 			ev.Log.File = lp.path
 		}
-		enrich(l.cls, ev, &l.opts.Options)
+		enrich(l.cls, ev, &lp.src.opts)
+		if l.opts.Metrics != nil {
+			l.opts.Metrics.AddEvents(lp.src.name, 1)
+		}
 		l.events = append(l.events, ev)
 		l.stats.Events++
 		l.dirty = true
@@ -452,6 +687,7 @@ func (l *live) tick(ctx context.Context) {
 func (l *live) shutdown() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopped = true
 	for _, lp := range l.parsers {
 		lp.p.Flush(l.emitter(lp))
 	}
@@ -477,4 +713,40 @@ func (l *live) shutdown() error {
 		wait = min(wait*2, l.opts.RetryMax)
 	}
 	return fmt.Errorf("final store write: %w (events held by the parsers at shutdown are lost)", err)
+}
+
+// LiveRunner is a Live run whose stream sources are fed from outside
+// (HTTP ingest, syslog receivers). Make it with NewLive, then Run it.
+type LiveRunner struct{ l *live }
+
+// NewLive checks the options and loads the rules; it starts nothing.
+func NewLive(opts LiveOptions) (*LiveRunner, error) {
+	l, err := newLive(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &LiveRunner{l: l}, nil
+}
+
+// Run is Live: it returns when ctx is cancelled (after the final write) or
+// on a fatal error.
+func (r *LiveRunner) Run(ctx context.Context) error { return r.l.run(ctx) }
+
+// Feed runs lines of a stream source through the pipeline and returns nil
+// once their events are stored. Safe for concurrent use with Run.
+func (r *LiveRunner) Feed(ctx context.Context, source string, lines []parse.Line) error {
+	return r.l.Feed(ctx, source, lines)
+}
+
+// RuleStats are the engine's cumulative per-rule counters, and each rule's
+// severity (for server.Metrics.UpdateRules).
+func (r *LiveRunner) RuleStats() ([]detect.RuleStats, map[string]string) {
+	r.l.mu.Lock()
+	stats := r.l.eng.Stats()
+	r.l.mu.Unlock()
+	sev := make(map[string]string, len(r.l.rules.Rules))
+	for _, ru := range r.l.rules.Rules {
+		sev[ru.ID] = ru.Severity
+	}
+	return stats, sev
 }

@@ -2,20 +2,30 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/vigildb/vigil/config"
+	"github.com/vigildb/vigil/parse"
 	"github.com/vigildb/vigil/pipeline"
+	"github.com/vigildb/vigil/server"
+	"github.com/vigildb/vigil/source/syslog"
 	"github.com/vigildb/vigil/store"
 )
 
 type runFlags struct {
+	config      string
 	watch       []string
 	inputFormat string
 	prefix      string
@@ -31,7 +41,7 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --watch GLOB [--watch GLOB ...]",
+		Use:   "run {-c FILE | --watch GLOB [--watch GLOB ...]}",
 		Short: "Tail PostgreSQL log files and raise alerts as they happen (foreground daemon)",
 		Long: `Run tails the PostgreSQL log files matched by the --watch globs and runs every
 new line through the same pipeline as replay — parse, mask secrets, classify,
@@ -49,13 +59,15 @@ the events stored since its last state save (every 10s).
 
 SIGINT or SIGTERM stop it cleanly. Logs go to standard error; read the alerts
 with ` + "`vigil alerts list`" + ` (it may run while vigil run writes).`,
-		Example: `  vigil run --watch '/var/log/postgresql/*.csv' --data-dir /var/lib/vigil
+		Example: `  vigil run -c /etc/vigil/vigil.yaml
+  vigil run --watch '/var/log/postgresql/*.csv' --data-dir /var/lib/vigil
   vigil run --watch '/var/log/postgresql/postgresql-*.log' --log-line-prefix '%m [%p] %q%u@%d '`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.watch, "watch", nil, "glob of log files to tail (repeatable, required)")
+	fl.StringVarP(&f.config, "config", "c", "", "run the sources, rules, store and HTTP listener of this configuration `FILE` (instead of --watch)")
+	fl.StringArrayVar(&f.watch, "watch", nil, "glob of log files to tail (repeatable; required without -c)")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "input format: auto, stderr, csvlog, jsonlog, events (NDJSON events)")
 	fl.StringVar(&f.prefix, "log-line-prefix", "", "log_line_prefix of stderr logs, as in postgresql.conf (default: detected)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "rule file or directory to add or override rules (repeatable)")
@@ -69,6 +81,12 @@ with ` + "`vigil alerts list`" + ` (it may run while vigil run writes).`,
 }
 
 func runRun(cmd *cobra.Command, f runFlags) error {
+	if f.config != "" {
+		if len(f.watch) > 0 {
+			return usageErr("give either -c FILE or --watch GLOB, not both")
+		}
+		return runConfig(cmd, f.config)
+	}
 	if len(f.watch) == 0 {
 		return usageErr("give at least one --watch GLOB (e.g. --watch '/var/log/postgresql/*.csv')")
 	}
@@ -110,4 +128,190 @@ func cmdContext(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// runConfig is `vigil run -c FILE`: every source of the config (file
+// sources through the tailer, http sources through the listener's ingest
+// route, syslog sources through a receiver each) feeds one live pipeline.
+func runConfig(cmd *cobra.Command, path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
+			}
+			return &exitError{code: 1, msg: fmt.Sprintf("%s: %d problem(s)", path, len(errs))}
+		}
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	opts := pipeline.LiveOptions{RuleSources: cfg.RuleSources(), Logger: logger}
+	opts.LearnUntil = cfg.LearnUntil
+	var syslogs []config.Source
+	httpSources := map[string]bool{}
+	for _, s := range cfg.Sources {
+		switch s.Type {
+		case config.TypeFile:
+			opts.Files = append(opts.Files, pipeline.FileSource{
+				Name: s.Name, Patterns: s.Paths, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix,
+				ServerAddress: cfg.SourceServerAddress(s), FromEnd: s.FromEnd, PollInterval: s.PollInterval,
+				MaxLineBytes: int(s.MaxLineBytes), ReadGzip: s.ReadGzip,
+			})
+		case config.TypeHTTP:
+			httpSources[s.Name] = true
+			opts.Streams = append(opts.Streams, pipeline.StreamSource{
+				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
+			})
+		case config.TypeSyslog:
+			syslogs = append(syslogs, s)
+			// The syslog format is the header's; the lines are detected.
+			opts.Streams = append(opts.Streams, pipeline.StreamSource{
+				Name: s.Name, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s), PerRunIDs: true,
+			})
+		}
+	}
+	if len(httpSources) > 0 && !cfg.HTTP.Enabled() {
+		return &exitError{code: 1, msg: path + ": http sources need the http listener (http.listen)"}
+	}
+
+	var (
+		reg     *prometheus.Registry
+		metrics *server.Metrics
+	)
+	if cfg.HTTP.Enabled() {
+		reg = prometheus.NewRegistry()
+		if metrics, err = server.NewMetrics(reg); err != nil {
+			return err
+		}
+		opts.Metrics = metrics
+	}
+	var ready atomic.Bool
+	opts.OnStarted = func() { ready.Store(true) }
+
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		return fmt.Errorf("store %s: %w", cfg.DataDir, err)
+	}
+	defer st.Close()
+	opts.Store = st
+	runner, err := pipeline.NewLive(opts)
+	if err != nil {
+		return err
+	}
+	logger.Info("vigil run: starting", "version", version, "config", cfg.File, "data_dir", cfg.DataDir, "store", st.Path(), "sources", len(cfg.Sources))
+
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Everything started here stops when the pipeline stops.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+
+	var srv *server.Server
+	if cfg.HTTP.Enabled() {
+		so := server.Options{
+			Listen: cfg.HTTP.Listen, Token: cfg.HTTP.Token.Value(), Insecure: cfg.HTTP.Insecure,
+			Logger: logger, Registry: reg, Metrics: metrics,
+			Ready: func() error {
+				if !ready.Load() {
+					return errors.New("starting")
+				}
+				return nil
+			},
+		}
+		if cfg.HTTP.TLS != nil {
+			so.TLSCert, so.TLSKey = cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile
+		}
+		if len(httpSources) > 0 {
+			so.Ingest = func(ctx context.Context, source string, lines []parse.Line) error {
+				if !httpSources[source] {
+					return fmt.Errorf("no http source %q", source)
+				}
+				return runner.Feed(ctx, source, lines)
+			}
+		}
+		if srv, err = server.New(so); err != nil {
+			return err
+		}
+		if err := srv.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			updateMetrics(ctx, runner, st, metrics, logger)
+		}()
+	}
+
+	for _, s := range syslogs {
+		so := syslog.Options{
+			Source: s.Name, Listen: s.Listen, Insecure: s.Insecure, Logger: logger,
+			Handler: func(ctx context.Context, b syslog.Batch) error {
+				// Feed retries failed writes until ctx ends; then what it
+				// processed is written at shutdown. A batch it refuses
+				// (unreadable format) is logged there and skipped.
+				_ = runner.Feed(ctx, b.Source, b.Lines)
+				return nil
+			},
+		}
+		if s.TLS != nil {
+			so.TLSCert, so.TLSKey = s.TLS.CertFile, s.TLS.KeyFile
+		}
+		rcv, err := syslog.New(so)
+		if err != nil {
+			return fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rcv.Close()
+			if err := rcv.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("syslog source stopped", "source", s.Name, "err", err)
+				cancel()
+			}
+		}()
+	}
+
+	runErr := runner.Run(ctx)
+	cancel()
+	return runErr
+}
+
+// updateMetrics brings the rule counters up to date every few seconds and
+// the store gauges every 15 s, until ctx ends.
+func updateMetrics(ctx context.Context, runner *pipeline.LiveRunner, st *store.Store, m *server.Metrics, log *slog.Logger) {
+	storeStats := func() {
+		s, err := st.Stats(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("store stats", "err", err)
+			}
+			return
+		}
+		m.UpdateStore(s)
+	}
+	m.UpdateRules(runner.RuleStats())
+	storeStats()
+	tk := time.NewTicker(5 * time.Second)
+	defer tk.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		m.UpdateRules(runner.RuleStats())
+		if n%3 == 0 {
+			storeStats()
+		}
+	}
 }

@@ -83,6 +83,31 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
+	// Two processes opening a brand-new store at once (the daemon, and the
+	// CLI an operator runs) can meet SQLITE_BUSY while one of them switches
+	// the file to WAL mode: SQLite reports that at once instead of waiting
+	// for busy_timeout. Such an open is retried until the timeout.
+	deadline := time.Now().Add(opts.BusyTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		s, err := openOnce(dir, opts)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return s, err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+func openOnce(dir string, opts Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 

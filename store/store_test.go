@@ -876,3 +876,26 @@ func TestTwoProcesses(t *testing.T) {
 		t.Fatalf("alert history: %d entries, %v", len(a.History), err)
 	}
 }
+
+// TestConcurrentOpenOfNewStore: the daemon and the CLI may open a brand-new
+// data directory at the same moment; neither may fail with SQLITE_BUSY.
+func TestConcurrentOpenOfNewStore(t *testing.T) {
+	for i := range 20 {
+		dir := filepath.Join(t.TempDir(), fmt.Sprint(i))
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() {
+				s, err := Open(dir, Options{})
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+	}
+}

@@ -176,7 +176,7 @@ func (r *replayStore) summary() string {
 	if err != nil {
 		return fmt.Sprintf("store %s: written (%v)", r.dir, err)
 	}
-	return fmt.Sprintf("store %s: %s events, %d alerts (%d open, %d ack, %d resolved); events and alerts already stored were not added again",
+	return fmt.Sprintf("store %s: %s events, %d alerts (%d open, %d ack, %d resolved) in all (a replay never stores an event or alert twice)",
 		r.dir, thousands(s.Events), s.Alerts[store.StatusOpen]+s.Alerts[store.StatusAck]+s.Alerts[store.StatusResolved],
 		s.Alerts[store.StatusOpen], s.Alerts[store.StatusAck], s.Alerts[store.StatusResolved])
 }

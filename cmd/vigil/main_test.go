@@ -132,8 +132,15 @@ func TestReplayCustomPrefixError(t *testing.T) {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
 	out, errOut, code := run(t, "", "replay", "--format", "json", "--log-line-prefix", "<<%t>> ", f)
-	if code != 0 || strings.TrimSpace(out) != "[]" {
+	if code != 0 || strings.TrimSpace(out) != "[]" || strings.Contains(errOut, "unparsed") {
 		t.Errorf("with the prefix: exit %d, %s %s", code, out, errOut)
+	}
+	// A wrong prefix: every line is reported with file:line and the line
+	// itself, and the summary says what to do.
+	_, errOut, code = run(t, "", "replay", "--format", "json", "--log-line-prefix", "%m|", f)
+	if code != 0 || !strings.Contains(errOut, f+":1:") || !strings.Contains(errOut, "<<2026-11-25 09:42:11 UTC>> LOG:  hello") ||
+		!strings.Contains(errOut, "SHOW log_line_prefix") {
+		t.Errorf("wrong prefix: exit %d\n%s", code, errOut)
 	}
 }
 

@@ -158,7 +158,14 @@ func writeSummary(w io.Writer, res *pipeline.Result, files int, took time.Durati
 	if res.UnparsedCount > 0 {
 		fmt.Fprintf(w, "unparsed lines: %d (skipped; first ones below)\n", res.UnparsedCount)
 		for _, u := range res.Unparsed {
-			fmt.Fprintf(w, "  %s:%d: %s\n", u.File, u.Line, u.Reason)
+			if at := fmt.Sprintf("%s:%d: ", u.File, u.Line); strings.Contains(u.Reason, at) {
+				fmt.Fprintf(w, "  %s\n", u.Reason) // the parser already said where
+			} else {
+				fmt.Fprintf(w, "  %s%s\n", at, u.Reason)
+			}
+		}
+		if res.Events == 0 && res.Format == "stderr" {
+			fmt.Fprintf(w, "no line matched the log_line_prefix %q: pass the value PostgreSQL uses (SHOW log_line_prefix;) with --log-line-prefix\n", res.Prefix)
 		}
 	}
 }

@@ -72,3 +72,9 @@ fi
 echo
 echo "== go test -bench (parsers, classifier, engine; one core)"
 go test -run '^$' -bench . -benchmem -cpu 1 -benchtime 1s ./parse/... ./stmt/... ./detect/... 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
+
+if [ "${BENCH_LIVE:-1}" = 1 ]; then
+  echo
+  echo "== live mode: vigil run with the store on (append → alert stored latency, CPU, RSS)"
+  go run ./internal/tools/livebench -vigil "$bin" -duration "${BENCH_LIVE_DURATION:-15s}"
+fi

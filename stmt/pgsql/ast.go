@@ -706,22 +706,10 @@ func (a *analysis) node(n *pg.Node, text string, depth int) *stmtRes {
 		}
 	case *pg.Node_AlterObjectSchemaStmt:
 		c := x.AlterObjectSchemaStmt
-		s.objType = objectTypeName(c.ObjectType)
-		s.op = "ALTER " + s.objType
-		if c.Relation != nil {
-			s.addObject(rangeVarName(c.Relation))
-		} else if c.Object != nil {
-			s.addObject(objectName(c.Object))
-		}
+		s.alterObject(c.ObjectType, c.Relation, c.Object)
 	case *pg.Node_AlterOwnerStmt:
 		c := x.AlterOwnerStmt
-		s.objType = objectTypeName(c.ObjectType)
-		s.op = "ALTER " + s.objType
-		if c.Relation != nil {
-			s.addObject(rangeVarName(c.Relation))
-		} else if c.Object != nil {
-			s.addObject(objectName(c.Object))
-		}
+		s.alterObject(c.ObjectType, c.Relation, c.Object)
 	case *pg.Node_CreateSchemaStmt:
 		c := x.CreateSchemaStmt
 		s.op, s.objType = "CREATE SCHEMA", "SCHEMA"
@@ -1071,4 +1059,16 @@ func appendUniq(list []string, v string) []string {
 		}
 	}
 	return append(list, v)
+}
+
+// alterObject fills ALTER <type> ... SET SCHEMA / OWNER TO: the command is
+// named after the object's type, and the object is a relation or a name.
+func (s *stmtRes) alterObject(t pg.ObjectType, rel *pg.RangeVar, obj *pg.Node) {
+	s.objType = objectTypeName(t)
+	s.op = "ALTER " + s.objType
+	if rel != nil {
+		s.addObject(rangeVarName(rel))
+	} else if obj != nil {
+		s.addObject(objectName(obj))
+	}
 }

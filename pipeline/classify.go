@@ -13,4 +13,16 @@ type classifier interface {
 
 // newClassifier returns the statement classifier shared by the workers of
 // one run: PostgreSQL's own parser behind a cache keyed by statement shape.
-func newClassifier() classifier { return pgsql.New(pgsql.Options{}) }
+func newClassifier() classifier { return parsedClassifier{pgsql.New(pgsql.Options{})} }
+
+// parsedClassifier classifies text the parsers have already masked (every
+// parse package masks each text field it emits), so it skips the masking
+// pass that pgsql.Classifier.Apply makes for callers outside the pipeline:
+// on the hot path that pass would run twice per statement.
+type parsedClassifier struct{ c *pgsql.Classifier }
+
+func (p parsedClassifier) Apply(ev *event.Event) {
+	if ev.DB.Query.Text != "" {
+		p.c.Classify(ev.DB.Query.Text).Fill(ev)
+	}
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vigildb/vigil/detect"
 	"github.com/vigildb/vigil/event"
@@ -11,14 +12,31 @@ import (
 	"github.com/vigildb/vigil/rules"
 )
 
-// Formats are the input formats replay and the daemon read.
-var Formats = []string{pglog.FormatStderr, pglog.FormatCSV, pglog.FormatJSON, "events"}
+// Formats are the input formats replay and the daemon read: PostgreSQL's
+// three, Vigil's own events, and every format a parse subpackage registers.
+func Formats() []string {
+	out := []string{pglog.FormatStderr, pglog.FormatCSV, pglog.FormatJSON, "events"}
+	for _, f := range parse.Formats() {
+		out = append(out, f.Name)
+	}
+	return out
+}
 
 // detectFormat picks the format (and stderr prefix) of an input from its
 // first bytes. What the user gave wins: a format, and for stderr logs the
 // log_line_prefix (then the format is only detected between csvlog,
 // jsonlog and stderr).
 func detectFormat(head []byte, givenFormat, givenPrefix string) (format, prefix string, err error) {
+	if f, ok := parse.Lookup(givenFormat); ok {
+		return f.Name, givenPrefix, nil
+	}
+	if givenFormat == "" {
+		// The registered formats' detectors look for their own markers, so
+		// they are asked first; PostgreSQL's detection is the fallback.
+		if f, ok := parse.Detect(head); ok {
+			return f.Name, givenPrefix, nil
+		}
+	}
 	if givenFormat == "events" || givenFormat == pglog.FormatCSV || givenFormat == pglog.FormatJSON {
 		return givenFormat, "", nil
 	}
@@ -44,7 +62,14 @@ func newParser(format, prefix string) (parse.Parser, error) {
 	case pglog.FormatStderr, pglog.FormatCSV, pglog.FormatJSON:
 		return pglog.New(format, prefix)
 	}
-	return nil, fmt.Errorf("unknown input format %q (want one of %v)", format, Formats)
+	if f, ok := parse.Lookup(format); ok {
+		p, err := f.New(parse.Options{Prefix: prefix})
+		if err != nil {
+			return nil, fmt.Errorf("input format %s: %w", format, err)
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("unknown input format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }
 
 // Rules is a loaded rule set: the built-in pack plus user files.

@@ -85,12 +85,21 @@ func upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []*event.Alert, bodies
 				VALUES (?, ?, ?, '', 'vigil', 'raised')`, a.ID, now, StatusOpen); err != nil {
 				return fmt.Errorf("alert %s: %w", a.ID, err)
 			}
+			if err := logChange(ctx, tx, a.ID, ChangeRaised, now); err != nil {
+				return err
+			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET rule_id = ?, severity = ?, first_time = ?, last_time = ?,
-			updated = ?, body = ? WHERE id = ? AND last_time <= ?`,
-			a.RuleID, sev, first, last, now, bodies[i], a.ID, last); err != nil {
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET rule_id = ?, severity = ?, first_time = ?, last_time = ?,
+			updated = ?, body = ? WHERE id = ? AND last_time <= ? AND body <> ?`,
+			a.RuleID, sev, first, last, now, bodies[i], a.ID, last, bodies[i])
+		if err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := logChange(ctx, tx, a.ID, ChangeUpdated, now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -241,9 +250,11 @@ func (s *Store) SetAlertStatus(ctx context.Context, id, status, by, note string)
 			status, by, note, now, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO alert_history (alert_id, time, status, previous, by, note) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, now, status, prev, by, note)
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_history (alert_id, time, status, previous, by, note) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, now, status, prev, by, note); err != nil {
+			return err
+		}
+		return logChange(ctx, tx, id, ChangeStatus, now)
 	})
 	if err != nil {
 		return opErr(fmt.Sprintf("set alert %s %s", id, status), err)

@@ -90,6 +90,36 @@ CREATE TABLE state (
 	updated INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 2: the alert change journal (what notifiers consume) and quarantined
+	// input lines.
+	`
+-- Every change of an alert, in commit order: raised, updated by the engine
+-- (count, last time, evidence), or a status change by an analyst. It is
+-- written in the same transaction as the change, so a consumer that keeps
+-- its cursor (the last seq it handled) in the same store misses nothing
+-- across a crash. AUTOINCREMENT: a seq is never reused after a prune.
+CREATE TABLE alert_changes (
+	seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+	alert_id TEXT NOT NULL,
+	kind     TEXT NOT NULL CHECK (kind IN ('raised', 'updated', 'status')),
+	time     INTEGER NOT NULL
+);
+
+-- Input lines no parser understood (malformed or binary), kept masked and
+-- cut to a bounded size so an operator can see what was not read.
+CREATE TABLE quarantine (
+	seq    INTEGER PRIMARY KEY,
+	source TEXT NOT NULL,
+	file   TEXT NOT NULL,
+	offset INTEGER NOT NULL,
+	line   INTEGER NOT NULL,
+	reason TEXT NOT NULL,
+	data   BLOB NOT NULL,
+	size   INTEGER NOT NULL,         -- the line's full length in bytes
+	time   INTEGER NOT NULL,
+	UNIQUE (source, file, offset)
+);
+`,
 }
 
 // schemaVersion is the schema version this build writes.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ severity fired, 1 on errors, 2 on bad usage.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runReplay(cmd, args, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.inputFormat, "input-format", "auto", "input format: auto, stderr, csvlog, jsonlog, events (NDJSON events)")
+	fl.StringVar(&f.inputFormat, "input-format", "auto", "input format: auto (detect), stderr, csvlog, jsonlog, events (Vigil NDJSON), or a registered format (the error for a wrong name lists them)")
 	fl.StringVar(&f.prefix, "log-line-prefix", "", "log_line_prefix of stderr logs, as in postgresql.conf (default: detected)")
 	fl.StringVar(&f.learnUntil, "learn-until", "", "end the learning period of first-seen rules at this time (RFC 3339 or 'YYYY-MM-DD HH:MM:SS', UTC)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "rule file or directory to add or override rules (repeatable)")
@@ -255,12 +256,11 @@ func maybeGunzip(r *bufio.Reader) (io.Reader, error) {
 // inputFlags checks --input-format and --learn-until, shared by replay and run.
 func inputFlags(format, learnUntil string) (string, time.Time, error) {
 	var lu time.Time
-	switch format {
-	case "auto", "":
+	if format == "auto" {
 		format = ""
-	case "stderr", "csvlog", "jsonlog", "events":
-	default:
-		return "", lu, usageErr("--input-format must be auto, stderr, csvlog, jsonlog or events, not %q", format)
+	}
+	if format != "" && !slices.Contains(pipeline.Formats(), format) {
+		return "", lu, usageErr("--input-format must be auto or one of %s, not %q", strings.Join(pipeline.Formats(), ", "), format)
 	}
 	if learnUntil != "" {
 		t, err := pipeline.ParseTime(learnUntil)

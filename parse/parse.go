@@ -29,3 +29,12 @@ type Parser interface {
 	// Flush emits pending events (end of input, or an idle source).
 	Flush(emit Emit)
 }
+
+// Holder is implemented by parsers that hold events across lines. Pending
+// returns the input position (Line.Offset and Line.No) of the first line
+// of the oldest record or event still held, or ok=false when nothing is
+// held. A reader saves that position as its restart point, so held events
+// are re-created after a crash instead of lost.
+type Holder interface {
+	Pending() (offset, lineNo int64, ok bool)
+}

@@ -134,9 +134,12 @@ type liveStats struct {
 // Known gaps, all on a crash (SIGKILL, power loss) rather than a clean stop:
 //
 //   - A parser holds a login or statement (up to 5s of event time, or
-//     until IdleFlush) and buffers an incomplete multi-line record; the
-//     lines they came from are already committed, so after a crash those
-//     events are never emitted. A clean stop flushes the parsers first.
+//     until IdleFlush) and buffers an incomplete multi-line record. The
+//     checkpoint saved with a batch is the position of the oldest line it
+//     holds (parse.Holder), so after a crash those lines are read again and
+//     the events re-created; the stored events of the lines read again are
+//     dropped as duplicates, but the detection engine sees them a second
+//     time (a window may count them twice).
 //   - The engine's state is saved every StateEvery/StateBatches, not with
 //     every batch: after a crash the windows and baselines miss the events
 //     committed since the last save (the events themselves are stored).
@@ -168,6 +171,10 @@ type liveParser struct {
 	path string // the file's path, as last seen
 	last time.Time
 	held bool // lines were parsed since the last flush
+	// behind is the checkpoint of the end of what was read when the one
+	// saved is earlier (the position of a held event): written once the
+	// parser is flushed, so a clean stop resumes exactly at the end.
+	behind *store.Checkpoint
 }
 
 type live struct {
@@ -417,15 +424,34 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 		}
 	}
 	l.stats.Batches++
-	cpData, err := json.Marshal(b.Checkpoint)
+	saved := b.Checkpoint
+	if h, ok := lp.holder(); ok && !b.Final {
+		// Resume from the oldest line whose event the parser still holds:
+		// after a crash it is read again and the event re-created (the
+		// events of the lines after it, already stored, are dropped as
+		// duplicates by their ids).
+		if off, no, held := h.Pending(); held && off < saved.Offset {
+			saved.Read = saved.Offset
+			saved.Offset, saved.LineNo = off, no-1
+		}
+	}
+	cp, err := storeCheckpoint(src.name, b.Identity.String(), saved)
 	if err != nil {
 		return err
 	}
-	cp := store.Checkpoint{Source: src.name, File: b.Identity.String(), Data: cpData}
+	var behind *store.Checkpoint
+	if saved.Read > 0 {
+		if real, err := storeCheckpoint(src.name, b.Identity.String(), b.Checkpoint); err == nil {
+			behind = &real
+		}
+	}
 	l.batches++
 	for attempt, wait := 1, l.opts.RetryMin; ; attempt++ {
 		err := l.write(ctx, []store.Checkpoint{cp}, l.stateDue())
 		if err == nil {
+			if lp != nil && !b.Final {
+				lp.behind = behind
+			}
 			if attempt > 1 {
 				l.log.Info("store write succeeded after retries", "attempts", attempt)
 			}
@@ -443,6 +469,35 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 		}
 		wait = min(wait*2, l.opts.RetryMax)
 	}
+}
+
+func storeCheckpoint(source, file string, cp file.Checkpoint) (store.Checkpoint, error) {
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("encode checkpoint of %s: %w", cp.Path, err)
+	}
+	return store.Checkpoint{Source: source, File: file, Data: data}, nil
+}
+
+// caughtUp returns the checkpoints of flushed parsers whose saved position
+// was behind what they had read (see liveParser.behind).
+func (l *live) caughtUp(lps ...*liveParser) []store.Checkpoint {
+	var cps []store.Checkpoint
+	for _, lp := range lps {
+		if lp.behind != nil {
+			cps = append(cps, *lp.behind)
+		}
+	}
+	return cps
+}
+
+// holder returns the parser as a parse.Holder when it holds events across lines.
+func (lp *liveParser) holder() (parse.Holder, bool) {
+	if lp == nil {
+		return nil, false
+	}
+	h, ok := lp.p.(parse.Holder)
+	return h, ok
 }
 
 // parseLines runs lines through a parser; rename gives each line the
@@ -663,22 +718,31 @@ func (l *live) tick(ctx context.Context) {
 		return
 	}
 	now := l.opts.Now()
+	var flushed []*liveParser
 	if l.opts.IdleFlush > 0 {
 		for _, lp := range l.parsers {
 			if lp.held && now.Sub(lp.last) >= l.opts.IdleFlush {
 				lp.p.Flush(l.emitter(lp))
 				lp.held = false
 			}
+			if !lp.held && lp.behind != nil {
+				flushed = append(flushed, lp)
+			}
 		}
 	}
 	l.addAlerts(l.eng.Advance(now))
-	if len(l.events) == 0 && len(l.alerts) == 0 && !l.stateDue() {
+	cps := l.caughtUp(flushed...)
+	if len(l.events) == 0 && len(l.alerts) == 0 && len(cps) == 0 && !l.stateDue() {
 		return
 	}
-	if err := l.write(ctx, nil, l.stateDue()); err != nil {
+	if err := l.write(ctx, cps, l.stateDue()); err != nil {
 		l.stats.WriteErrors++
 		l.log.Error("store write failed: retried at the next tick or batch", "events", len(l.events), "alerts", len(l.alerts),
 			"disk_full", errors.Is(err, store.ErrDiskFull), "err", err)
+		return
+	}
+	for _, lp := range flushed {
+		lp.behind = nil
 	}
 }
 
@@ -688,8 +752,10 @@ func (l *live) shutdown() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stopped = true
+	var cps []store.Checkpoint
 	for _, lp := range l.parsers {
 		lp.p.Flush(l.emitter(lp))
+		cps = append(cps, l.caughtUp(lp)...)
 	}
 	withState := !l.failed
 	if l.failed {
@@ -699,7 +765,7 @@ func (l *live) shutdown() error {
 	defer cancel()
 	var err error
 	for attempt, wait := 1, l.opts.RetryMin; attempt <= 5; attempt++ {
-		if err = l.write(ctx, nil, withState); err == nil {
+		if err = l.write(ctx, cps, withState); err == nil {
 			l.log.Info("vigil run: stopped", "batches", l.stats.Batches, "lines", l.stats.Lines, "events", l.stats.Events,
 				"alerts", l.stats.Alerts, "unparsed", l.stats.Unparsed)
 			return nil

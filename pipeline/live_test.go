@@ -99,7 +99,7 @@ func waitOffset(t *testing.T, st *store.Store, path string, off int64) {
 			if err := json.Unmarshal(c.Data, &cp); err != nil {
 				t.Fatal(err)
 			}
-			if cp.Path == path && cp.Offset >= off {
+			if cp.Path == path && max(cp.Offset, cp.Read) >= off {
 				return
 			}
 		}

@@ -37,6 +37,7 @@ type session struct {
 	lastText            string       // its raw text, to recognize its late duration line
 	earlyAuditID        int64        // its pgaudit STATEMENT_ID (0: it had only a statement line)
 	pendT               time.Time    // when the pending login/statement began
+	pendOff, pendNo     int64        // input position of its first line
 	inPend              bool
 	lruPrev, lruNext    *session
 	pendPrev, pendNext  *session
@@ -227,11 +228,16 @@ func (e *engine) touch(s *session) {
 	}
 }
 
-func (e *engine) pend(s *session, t time.Time) {
+func (e *engine) pend(s *session, r *record) {
 	if s.inPend {
 		e.pendRemove(s)
+		if r.offset < s.pendOff {
+			s.pendOff, s.pendNo = r.offset, r.lineNo
+		}
+	} else {
+		s.pendOff, s.pendNo = r.offset, r.lineNo
 	}
-	s.pendT = t
+	s.pendT = r.t
 	s.inPend = true
 	s.pendPrev = e.pendTail
 	if e.pendTail != nil {
@@ -257,6 +263,17 @@ func (e *engine) pendRemove(s *session) {
 		e.pendTail = s.pendPrev
 	}
 	s.pendPrev, s.pendNext, s.inPend = nil, nil, false
+}
+
+// pending returns the input position of the first line of the oldest held
+// event (by position), if any.
+func (e *engine) pending() (off, no int64, ok bool) {
+	for s := e.pendHead; s != nil; s = s.pendNext {
+		if !ok || s.pendOff < off {
+			off, no, ok = s.pendOff, s.pendNo, true
+		}
+	}
+	return off, no, ok
 }
 
 // unpend leaves the pending list once nothing is held for s.
@@ -594,7 +611,7 @@ func (e *engine) startQuery(r *record, s *session) *query {
 	q.ev = e.base(r, s)
 	q.ev.Event.Action = event.ActionStatement
 	s.qEmitted, s.lastText = false, ""
-	e.pend(s, r.t)
+	e.pend(s, r)
 	return q
 }
 
@@ -1008,7 +1025,7 @@ func (e *engine) authorized(r *record, s *session, key []byte, body []byte) {
 	// Held: a FATAL of the same session (database or role does not exist)
 	// turns it into a failed login.
 	s.login = ev
-	e.pend(s, r.t)
+	e.pend(s, r)
 }
 
 func (e *engine) disconnect(r *record, s *session, body []byte) {

@@ -387,3 +387,38 @@ func TestSessionTime(t *testing.T) {
 		}
 	}
 }
+
+func TestPendingPosition(t *testing.T) {
+	p, err := New(FormatStderr, "%m [%p] %q%u@%d ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*event.Event
+	emit := func(ev *event.Event) { out = append(out, ev) }
+	lines := []string{
+		"2026-11-25 10:00:00.000 UTC [100] LOG:  connection received: host=10.0.0.1 port=5000",
+		"2026-11-25 10:00:00.001 UTC [100] LOG:  connection authorized: user=bob database=app",
+		"2026-11-25 10:00:00.002 UTC [200] alice@app LOG:  statement: SELECT 1",
+	}
+	var off int64
+	for i, s := range lines {
+		if err := p.Parse(parse.Line{Text: []byte(s), File: "f", Offset: off, No: int64(i + 1)}, emit); err != nil {
+			t.Fatal(err)
+		}
+		off += int64(len(s)) + 1
+	}
+	// Held: bob's login (waiting for a FATAL that would make it a failure)
+	// from line 2, alice's statement (waiting for its duration or error),
+	// and the last stderr entry (waiting for continuation lines).
+	o, no, ok := p.Pending()
+	if !ok || no != 2 || o != int64(len(lines[0])+1) {
+		t.Fatalf("Pending() = %d, %d, %v; want line 2 at offset %d", o, no, ok, len(lines[0])+1)
+	}
+	p.Flush(emit)
+	if _, _, ok := p.Pending(); ok {
+		t.Fatal("Pending() after Flush: still holding")
+	}
+	if len(out) != 2 {
+		t.Fatalf("got %d events after Flush, want the login and the statement", len(out))
+	}
+}

@@ -187,6 +187,27 @@ func (p *Parser) Parse(l parse.Line, emit parse.Emit) error {
 	}
 }
 
+// Pending returns the input position (offset and line number in the
+// current file) of the first line of the oldest record or event the parser
+// still holds, or ok=false when it holds nothing. A reader that must not
+// lose held events across a crash saves this position, not the end of what
+// it read: resuming there re-creates them (parse.Holder).
+func (p *Parser) Pending() (offset, lineNo int64, ok bool) {
+	offset, lineNo, ok = p.e.pending()
+	keep := func(off, no int64) {
+		if !ok || off < offset {
+			offset, lineNo, ok = off, no, true
+		}
+	}
+	switch {
+	case p.st != nil && p.st.held:
+		keep(p.st.off, p.st.lineNo)
+	case p.cs != nil && p.cs.open:
+		keep(p.cs.off, p.cs.no)
+	}
+	return offset, lineNo, ok
+}
+
 // Flush emits everything held: the last stderr entry, held logins and
 // statements. Session knowledge is kept (the source may continue), and an
 // incomplete multi-line csvlog record stays buffered.

@@ -98,6 +98,10 @@ type Checkpoint struct {
 	Path     string    `json:"path"`
 	Offset   int64     `json:"offset"`
 	LineNo   int64     `json:"line_no"`
+	// Read, when set, is how far the lines were read and processed, and
+	// Offset is earlier: the position of a line whose event a parser still
+	// held (parse.Holder), where a restart resumes so it is not lost.
+	Read int64 `json:"read,omitempty"`
 	Size     int64     `json:"size"`
 	ModTime  time.Time `json:"mod_time"`
 }

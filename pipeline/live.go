@@ -17,6 +17,7 @@ import (
 	"github.com/vigildb/vigil/event"
 	"github.com/vigildb/vigil/parse"
 	"github.com/vigildb/vigil/source/file"
+	"github.com/vigildb/vigil/stmt/mask"
 	"github.com/vigildb/vigil/store"
 )
 
@@ -190,18 +191,19 @@ type live struct {
 
 	started chan struct{} // closed once the saved state is loaded (Feed waits for it)
 
-	mu       sync.Mutex             // serializes the Handler and the ticks
-	stopped  bool                   // shutdown is done: Feed refuses
-	parsers  map[string]*liveParser // by source and file identity (or Line.File)
-	events   []*event.Event         // processed, not yet written
-	alerts   []*event.Alert         // cloned, not yet written
-	alertIx  map[string]int         // alert id -> index in alerts
-	logged   map[string]bool
-	lastSave time.Time
-	batches  int // since the last state save
-	dirty    bool
-	failed   bool // a batch the engine saw was not committed
-	stats    liveStats
+	mu         sync.Mutex             // serializes the Handler and the ticks
+	stopped    bool                   // shutdown is done: Feed refuses
+	parsers    map[string]*liveParser // by source and file identity (or Line.File)
+	events     []*event.Event         // processed, not yet written
+	quarantine []store.Quarantined    // unparsed lines, not yet written
+	alerts     []*event.Alert         // cloned, not yet written
+	alertIx    map[string]int         // alert id -> index in alerts
+	logged     map[string]bool
+	lastSave   time.Time
+	batches    int // since the last state save
+	dirty      bool
+	failed     bool // a batch the engine saw was not committed
+	stats      liveStats
 }
 
 func newLive(opts LiveOptions) (*live, error) {
@@ -471,6 +473,17 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 	}
 }
 
+// quarantined is the store record of a line the parser rejected: masked
+// (a malformed line may still hold a password) and cut to a bounded size.
+func quarantined(source, path string, ln parse.Line, err error) store.Quarantined {
+	text := ln.Text
+	if len(text) > store.MaxQuarantineBytes {
+		text = text[:store.MaxQuarantineBytes]
+	}
+	return store.Quarantined{Source: source, File: path, Offset: ln.Offset, Line: ln.No,
+		Reason: mask.SQL(err.Error()), Data: []byte(mask.SQL(string(text))), Size: int64(len(ln.Text))}
+}
+
 func storeCheckpoint(source, file string, cp file.Checkpoint) (store.Checkpoint, error) {
 	data, err := json.Marshal(cp)
 	if err != nil {
@@ -512,7 +525,12 @@ func (l *live) parseLines(lp *liveParser, lines []parse.Line, rename bool) {
 		}
 		if err := lp.p.Parse(ln, emit); err != nil {
 			failed++
-			l.log.Debug("unparsed line", "source", lp.src.name, "path", lp.path, "line", ln.No, "err", err)
+			path := ln.File
+			if rename {
+				path = lp.path
+			}
+			l.quarantine = append(l.quarantine, quarantined(lp.src.name, path, ln, err))
+			l.log.Debug("unparsed line", "source", lp.src.name, "path", path, "line", ln.No, "err", err)
 		}
 	}
 	l.stats.Unparsed += int64(failed)
@@ -688,7 +706,7 @@ func (l *live) stateDue() bool {
 // lists are cleared; on failure they are kept for the next attempt. The
 // write itself is not cut short by ctx (a clean stop lets it finish).
 func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool) error {
-	b := store.Batch{Events: l.events, Checkpoints: cps, Alerts: l.alerts}
+	b := store.Batch{Events: l.events, Checkpoints: cps, Alerts: l.alerts, Quarantine: l.quarantine}
 	if withState {
 		var buf bytes.Buffer
 		if err := l.eng.SaveState(&buf); err != nil {
@@ -701,7 +719,7 @@ func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool
 	if err := l.storeWrite(wctx, b); err != nil {
 		return err
 	}
-	l.events, l.alerts = l.events[:0], l.alerts[:0]
+	l.events, l.alerts, l.quarantine = l.events[:0], l.alerts[:0], l.quarantine[:0]
 	clear(l.alertIx)
 	if withState {
 		l.lastSave, l.batches, l.dirty = l.opts.Now(), 0, false

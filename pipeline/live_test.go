@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -382,4 +383,67 @@ func TestLiveAbsence(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	mustStop(t, stop)
+}
+
+// TestLiveQuarantine: malformed and binary garbage lines interleaved with
+// a real log are counted and quarantined (masked), and everything else is
+// read as if they were not there: the same events and alerts as a replay
+// of the clean log.
+func TestLiveQuarantine(t *testing.T) {
+	clean, err := os.ReadFile("../testdata/demo/attack.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var dirty bytes.Buffer
+	garbage := 0
+	lines := bytes.SplitAfter(clean, []byte("\n"))
+	for i, ln := range lines {
+		// Garbage goes before a line that starts a new entry, so no
+		// multi-line entry is cut in two.
+		if i%25 == 0 && len(ln) > 0 && ln[0] != '\t' {
+			if garbage%2 == 0 {
+				b := make([]byte, 20+rng.IntN(200))
+				for j := range b {
+					b[j] = byte(rng.IntN(256))
+					if b[j] == '\n' || b[j] == '\r' || j == 0 && b[j] == '\t' {
+						b[j] = 0
+					}
+				}
+				dirty.Write(b)
+			} else {
+				dirty.WriteString("garbage ALTER ROLE x PASSWORD 'hunter2' <- not a log line")
+			}
+			dirty.WriteByte('\n')
+			garbage++
+		}
+		dirty.Write(ln)
+	}
+	logPath, dataDir, patterns := liveFiles(t)
+	appendFile(t, logPath, dirty.Bytes())
+	st, stop := startLive(t, dataDir, patterns)
+	waitOffset(t, st, logPath, int64(dirty.Len()))
+	mustStop(t, stop)
+
+	checkLikeReplay(t, dataDir, logPath, clean, true)
+	st, err = store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	qs, err := st.ListQuarantine(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != garbage {
+		t.Errorf("quarantined %d lines, want the %d garbage lines", len(qs), garbage)
+	}
+	for _, q := range qs {
+		if bytes.Contains(q.Data, []byte("hunter2")) || strings.Contains(q.Reason, "hunter2") {
+			t.Errorf("quarantined line %s:%d keeps a password in clear: %q", q.File, q.Line, q.Data)
+		}
+		if q.File != logPath || q.Size == 0 {
+			t.Errorf("quarantined line: file %q size %d", q.File, q.Size)
+		}
+	}
 }

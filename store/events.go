@@ -50,6 +50,7 @@ type Batch struct {
 	Checkpoints []Checkpoint
 	Alerts      []*event.Alert    // as UpsertAlerts
 	States      map[string][]byte // as SaveState, by name
+	Quarantine  []Quarantined     // lines no parser understood
 }
 
 // describe names the batch in errors: "append 1000 events", "write 2 alerts".
@@ -58,12 +59,12 @@ func (b Batch) describe() string {
 	for _, p := range []struct {
 		n    int
 		what string
-	}{{len(b.Events), "events"}, {len(b.Checkpoints), "checkpoints"}, {len(b.Alerts), "alerts"}, {len(b.States), "states"}} {
+	}{{len(b.Events), "events"}, {len(b.Checkpoints), "checkpoints"}, {len(b.Alerts), "alerts"}, {len(b.States), "states"}, {len(b.Quarantine), "quarantined lines"}} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
 		}
 	}
-	if len(b.Alerts) == 0 && len(b.States) == 0 {
+	if len(b.Alerts) == 0 && len(b.States) == 0 && len(b.Quarantine) == 0 {
 		return fmt.Sprintf("append %d events", len(b.Events))
 	}
 	return "write " + strings.Join(parts, ", ")
@@ -75,7 +76,7 @@ func (b Batch) describe() string {
 // and baselines stopped, so no event is counted twice in a window and none
 // is missed.
 func (s *Store) Write(ctx context.Context, b Batch) error {
-	if len(b.Events) == 0 && len(b.Checkpoints) == 0 && len(b.Alerts) == 0 && len(b.States) == 0 {
+	if len(b.Events) == 0 && len(b.Checkpoints) == 0 && len(b.Alerts) == 0 && len(b.States) == 0 && len(b.Quarantine) == 0 {
 		return nil
 	}
 	op := b.describe()
@@ -118,6 +119,9 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 			}
 		}
 		if err := upsertAlerts(ctx, tx, b.Alerts, alerts, now); err != nil {
+			return err
+		}
+		if err := insertQuarantine(ctx, tx, b.Quarantine, now); err != nil {
 			return err
 		}
 		for name, data := range b.States {

@@ -108,6 +108,19 @@ type LiveOptions struct {
 	Metrics LiveMetrics
 	// OnStarted, when set, is called once the sources are started.
 	OnStarted func()
+	// Retention, when it limits anything, is applied (store.Prune) once
+	// the sources are started and then every RetentionEvery (default 1h).
+	Retention      store.Retention
+	RetentionEvery time.Duration
+}
+
+// LagMetrics is optionally implemented by LiveMetrics (server.Metrics
+// does): how far each file's reading is behind its end, and how many
+// processed events wait for the store.
+type LagMetrics interface {
+	SetCheckpointLag(source, file string, bytes int64, seconds float64)
+	ForgetCheckpoint(source, file string)
+	SetQueueDepth(stage string, n int)
 }
 
 // liveStats counts what a Live run did (logged at shutdown).
@@ -199,6 +212,7 @@ type live struct {
 	alerts     []*event.Alert         // cloned, not yet written
 	alertIx    map[string]int         // alert id -> index in alerts
 	logged     map[string]bool
+	lagSince   map[string]time.Time // per source and path: since when reading is behind the file end
 	lastSave   time.Time
 	batches    int // since the last state save
 	dirty      bool
@@ -283,6 +297,9 @@ func newLive(opts LiveOptions) (*live, error) {
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = 500 * time.Millisecond
 	}
+	if opts.RetentionEvery <= 0 {
+		opts.RetentionEvery = time.Hour
+	}
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(30*time.Second, opts.RetryMin)
 	}
@@ -303,6 +320,7 @@ func newLive(opts LiveOptions) (*live, error) {
 		started:    make(chan struct{}),
 		alertIx:    map[string]int{},
 		logged:     map[string]bool{},
+		lagSince:   map[string]time.Time{},
 	}, nil
 }
 
@@ -391,6 +409,13 @@ func (l *live) run(ctx context.Context) error {
 			}
 		}()
 	}
+	if r := l.opts.Retention; r.MaxAge > 0 || r.MaxBytes > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.retain(rctx)
+		}()
+	}
 	if l.opts.OnStarted != nil {
 		l.opts.OnStarted()
 	}
@@ -454,12 +479,16 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 			if lp != nil && !b.Final {
 				lp.behind = behind
 			}
+			l.reportLag(src.name, b)
 			if attempt > 1 {
 				l.log.Info("store write succeeded after retries", "attempts", attempt)
 			}
 			return nil
 		}
 		l.stats.WriteErrors++
+		if lm, ok := l.opts.Metrics.(LagMetrics); ok {
+			lm.SetQueueDepth("store", len(l.events))
+		}
 		l.log.Error("store write failed: the batch is kept and retried", "attempt", attempt, "retry_in", wait,
 			"path", b.Checkpoint.Path, "offset", b.Checkpoint.Offset, "disk_full", errors.Is(err, store.ErrDiskFull), "err", err)
 		select {
@@ -727,6 +756,60 @@ func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool
 	return nil
 }
 
+// reportLag sets the checkpoint lag of a file after a stored batch: the
+// bytes between what was read and the file's size when it was read, and
+// for how long reading has been behind. The pipeline's queue (events
+// processed, not yet stored) is empty after a stored batch.
+func (l *live) reportLag(source string, b file.Batch) {
+	lm, ok := l.opts.Metrics.(LagMetrics)
+	if !ok {
+		return
+	}
+	lm.SetQueueDepth("store", len(l.events))
+	cp := b.Checkpoint
+	key := source + "\x00" + cp.Path
+	if b.Final {
+		delete(l.lagSince, key)
+		lm.ForgetCheckpoint(source, cp.Path)
+		return
+	}
+	lag := max(cp.Size-cp.Offset, 0)
+	var secs float64
+	if lag == 0 {
+		delete(l.lagSince, key)
+	} else {
+		since, ok := l.lagSince[key]
+		if !ok {
+			since = l.opts.Now()
+			l.lagSince[key] = since
+		}
+		secs = l.opts.Now().Sub(since).Seconds()
+	}
+	lm.SetCheckpointLag(source, cp.Path, lag, secs)
+}
+
+// retain applies the retention now and every RetentionEvery until ctx ends.
+func (l *live) retain(ctx context.Context) {
+	tk := time.NewTicker(l.opts.RetentionEvery)
+	defer tk.Stop()
+	for {
+		r := l.opts.Retention
+		r.Now = l.opts.Now()
+		res, err := l.st.Prune(ctx, r)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			l.log.Error("retention: prune failed (retried at the next period)", "err", err)
+		case err == nil && (res.Events > 0 || res.Alerts > 0):
+			l.log.Info("retention: pruned", "events", res.Events, "alerts", res.Alerts, "max_age", r.MaxAge, "max_bytes", r.MaxBytes)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
+}
+
 // tick does the clock work: absence alerts, idle parsers, a due state save
 // and the retry of a pending write.
 func (l *live) tick(ctx context.Context) {
@@ -826,11 +909,41 @@ func (r *LiveRunner) Feed(ctx context.Context, source string, lines []parse.Line
 // severity (for server.Metrics.UpdateRules).
 func (r *LiveRunner) RuleStats() ([]detect.RuleStats, map[string]string) {
 	r.l.mu.Lock()
-	stats := r.l.eng.Stats()
+	stats, rules := r.l.eng.Stats(), r.l.rules
 	r.l.mu.Unlock()
-	sev := make(map[string]string, len(r.l.rules.Rules))
-	for _, ru := range r.l.rules.Rules {
+	sev := make(map[string]string, len(rules.Rules))
+	for _, ru := range rules.Rules {
 		sev[ru.ID] = ru.Severity
 	}
 	return stats, sev
+}
+
+// ReloadRules loads the rules again (the built-in pack, RulePaths, and
+// sources in place of RuleSources) and swaps them in between two batches.
+// The detection state carries over: windows and baselines of rules that
+// still exist with the same kind continue; new rules start empty. On an
+// error the running rules stay as they were.
+func (r *LiveRunner) ReloadRules(sources []detect.Source) (int, error) {
+	return r.l.reloadRules(sources)
+}
+
+func (l *live) reloadRules(sources []detect.Source) (int, error) {
+	rs, err := detect.Load(append(append([]detect.Source{BuiltinSource()}, detect.PathSources(l.opts.RulePaths...)...), sources...)...)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var buf bytes.Buffer
+	if err := l.eng.SaveState(&buf); err != nil {
+		return 0, fmt.Errorf("reload rules: carry the detection state over: %w", err)
+	}
+	eng := detect.NewEngine(rs, detect.Options{LearnUntil: l.opts.LearnUntil})
+	if err := eng.LoadState(&buf); err != nil {
+		return 0, fmt.Errorf("reload rules: carry the detection state over: %w", err)
+	}
+	l.eng, l.rules, l.opts.RuleSources = eng, rs, sources
+	l.dirty = true
+	l.log.Info("rules reloaded", "rules", len(rs.Rules))
+	return len(rs.Rules), nil
 }

@@ -29,7 +29,7 @@ The store is the directory given with --data-dir (default ` + defaultDataDir + `
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	addDataDirFlag(cmd, &dir)
-	cmd.AddCommand(newEventsSearchCmd(&dir))
+	cmd.AddCommand(newEventsSearchCmd(&dir), newEventsUnparsedCmd(&dir))
 	return cmd
 }
 

@@ -53,12 +53,17 @@ It survives restarts: files are resumed where the last stored batch ended
 detection engine's windows and baselines are saved with the batches and at
 shutdown. A batch is acknowledged only once it is stored; a failed write
 (disk full ...) is logged and retried, and the tailer waits meanwhile. After a
-crash (not a clean stop) a login or statement the parser was still holding
-(at most a few seconds' worth) is not emitted, and the engine's windows lack
-the events stored since its last state save (every 10s).
+crash (not a clean stop) the lines of a login or statement the parser was
+still holding are read again, so no event is lost; the engine's windows may
+count a few re-read events twice, and lack those stored since its last state
+save (every 10s). Lines no parser understands are counted and quarantined
+(` + "`vigil events unparsed`" + `).
 
-SIGINT or SIGTERM stop it cleanly. Logs go to standard error; read the alerts
-with ` + "`vigil alerts list`" + ` (it may run while vigil run writes).`,
+SIGINT or SIGTERM stop it cleanly; SIGHUP reloads the rules (with -c, the
+rule files and lists of the config too; other settings need a restart). The
+store's retention (config: store.retention) runs at start and every hour.
+Logs go to standard error; read the alerts with ` + "`vigil alerts list`" + ` (it may
+run while vigil run writes).`,
 		Example: `  vigil run -c /etc/vigil/vigil.yaml
   vigil run --watch '/var/log/postgresql/*.csv' --data-dir /var/lib/vigil
   vigil run --watch '/var/log/postgresql/postgresql-*.log' --log-line-prefix '%m [%p] %q%u@%d '`,
@@ -114,9 +119,18 @@ func runRun(cmd *cobra.Command, f runFlags) error {
 	opts.Store = st
 	opts.Logger.Info("vigil run: starting", "version", version, "data_dir", f.dataDir, "store", st.Path())
 
+	runner, err := pipeline.NewLive(opts)
+	if err != nil {
+		st.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runErr := pipeline.Live(ctx, opts)
+	go reloadOnHUP(ctx, opts.Logger, func() error {
+		_, err := runner.ReloadRules(nil)
+		return err
+	})
+	runErr := runner.Run(ctx)
 	if err := st.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("store %s: %w", f.dataDir, err)
 	}
@@ -148,6 +162,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: cfg.SlogLevel()}))
 	opts := pipeline.LiveOptions{RuleSources: cfg.RuleSources(), Logger: logger}
 	opts.LearnUntil = cfg.LearnUntil
+	opts.Retention = store.Retention{MaxAge: cfg.Store.Retention.MaxAge, MaxBytes: cfg.Store.Retention.MaxSize}
 	var syslogs []config.Source
 	httpSources := map[string]bool{}
 	for _, s := range cfg.Sources {
@@ -281,9 +296,37 @@ func runConfig(cmd *cobra.Command, path string) error {
 		}()
 	}
 
+	go reloadOnHUP(ctx, logger, func() error {
+		next, err := config.Load(path)
+		if err != nil {
+			return err
+		}
+		_, err = runner.ReloadRules(next.RuleSources())
+		return err
+	})
+
 	runErr := runner.Run(ctx)
 	cancel()
 	return runErr
+}
+
+// reloadOnHUP calls reload at each SIGHUP until ctx ends. A reload that
+// fails is logged and the running rules stay.
+func reloadOnHUP(ctx context.Context, log *slog.Logger, reload func() error) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading the rules (and, with -c, the rule files and lists of the config; other settings need a restart)")
+			if err := reload(); err != nil {
+				log.Error("rule reload failed: the running rules stay", "err", err)
+			}
+		}
+	}
 }
 
 // updateMetrics brings the rule counters up to date every few seconds and

@@ -56,6 +56,10 @@ type LiveMetrics interface {
 	AddParseFailures(source string, n int)
 }
 
+// BigState is the encoded size of the detection state above which it is
+// no longer saved with every batch (LiveOptions.StateBatches).
+const BigState = 1 << 20
+
 // StateName is the name under which Live saves the detection engine's state
 // in the store.
 const StateName = "detect"
@@ -73,8 +77,11 @@ type LiveOptions struct {
 	Logger *slog.Logger
 	// StateEvery and StateBatches: the engine's state is saved with the
 	// first batch written StateEvery (default 10s) after the last save or
-	// after StateBatches (default 100) batches, whichever comes first, and
-	// at shutdown.
+	// after StateBatches batches, whichever comes first, and at shutdown.
+	// The default of StateBatches is 1: the state goes with every batch, in
+	// the same transaction as its events and checkpoints, so that a crash
+	// loses no detection either. Once the encoded state outgrows
+	// BigState (1 MiB), the default becomes 100 batches.
 	StateEvery   time.Duration
 	StateBatches int
 	// TickEvery is the period of the clock work: Advance(Now()) so absence
@@ -189,6 +196,34 @@ type liveParser struct {
 	// saved is earlier (the position of a held event): written once the
 	// parser is flushed, so a clean stop resumes exactly at the end.
 	behind *store.Checkpoint
+	// guard, after a restart from a checkpoint whose lines were partly
+	// processed before, keeps the engine from seeing their events twice.
+	guard  *rereadGuard
+	lastNo int64 // line number of the last line parsed
+}
+
+// liveCheckpoint is what Live saves per file: the tailer's checkpoint
+// (whose Offset may be the position of a held event, with Read beyond it)
+// plus what a restart needs to re-read the lines between them exactly once
+// for detection: the line numbers of the events held (not yet emitted)
+// when it was saved. Events of the other lines before ReadLine were seen by
+// the engine, whose state is saved in the same transaction.
+type liveCheckpoint struct {
+	file.Checkpoint
+	ReadLine int64   `json:"read_line,omitempty"`
+	Held     []int64 `json:"held,omitempty"`
+}
+
+// rereadGuard: events of lines before readLine were processed by the
+// engine before the restart, except those that started on a held line.
+type rereadGuard struct {
+	readLine int64
+	held     map[int64]bool
+}
+
+// seen reports whether the engine processed the event before the restart.
+func (g *rereadGuard) seen(ev *event.Event) bool {
+	return ev.Log.Line < g.readLine && !g.held[ev.Log.Line]
 }
 
 type live struct {
@@ -212,7 +247,8 @@ type live struct {
 	alerts     []*event.Alert         // cloned, not yet written
 	alertIx    map[string]int         // alert id -> index in alerts
 	logged     map[string]bool
-	lagSince   map[string]time.Time // per source and path: since when reading is behind the file end
+	lagSince   map[string]time.Time    // per source and path: since when reading is behind the file end
+	guards     map[string]*rereadGuard // by source and file identity, until the file's parser is made
 	lastSave   time.Time
 	batches    int // since the last state save
 	dirty      bool
@@ -283,7 +319,7 @@ func newLive(opts LiveOptions) (*live, error) {
 		opts.StateEvery = 10 * time.Second
 	}
 	if opts.StateBatches <= 0 {
-		opts.StateBatches = 100
+		opts.StateBatches = 1
 	}
 	if opts.TickEvery == 0 {
 		opts.TickEvery = 5 * time.Second
@@ -321,6 +357,7 @@ func newLive(opts LiveOptions) (*live, error) {
 		alertIx:    map[string]int{},
 		logged:     map[string]bool{},
 		lagSince:   map[string]time.Time{},
+		guards:     map[string]*rereadGuard{},
 	}, nil
 }
 
@@ -347,12 +384,19 @@ func (l *live) run(ctx context.Context) error {
 		}
 		var cps []file.Checkpoint
 		for _, c := range saved {
-			var cp file.Checkpoint
+			var cp liveCheckpoint
 			if err := json.Unmarshal(c.Data, &cp); err != nil {
 				l.log.Error("unreadable checkpoint: the file is read again from the start", "source", c.Source, "file", c.File, "err", err)
 				continue
 			}
-			cps = append(cps, cp)
+			cps = append(cps, cp.Checkpoint)
+			if cp.ReadLine > 0 {
+				g := &rereadGuard{readLine: cp.ReadLine, held: map[int64]bool{}}
+				for _, n := range cp.Held {
+					g.held[n] = true
+				}
+				l.guards[f.Name+"\x00"+c.File] = g
+			}
 		}
 		t, err := file.New(file.Options{
 			Source:       f.Name,
@@ -441,25 +485,35 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 			l.log.Error("cannot read file", "path", b.Lines[0].File, "err", err)
 			return err
 		}
+		lp.guard = l.guards[key]
+		delete(l.guards, key)
 		l.parsers[key] = lp
 	}
 	if lp != nil {
+		if lp.guard != nil && len(b.Lines) > 0 && b.Lines[0].No < lp.lastNo {
+			lp.guard = nil // line numbers started over (copytruncate): new lines
+		}
 		l.parseLines(lp, b.Lines, true)
+		if len(b.Lines) > 0 {
+			lp.lastNo = b.Lines[len(b.Lines)-1].No
+		}
 		if b.Final {
 			lp.p.Flush(l.emitter(lp))
 			delete(l.parsers, key)
 		}
 	}
 	l.stats.Batches++
-	saved := b.Checkpoint
+	saved := liveCheckpoint{Checkpoint: b.Checkpoint}
 	if h, ok := lp.holder(); ok && !b.Final {
 		// Resume from the oldest line whose event the parser still holds:
 		// after a crash it is read again and the event re-created (the
 		// events of the lines after it, already stored, are dropped as
-		// duplicates by their ids).
+		// duplicates by their ids, and kept from the engine by the held
+		// lines listed).
 		if off, no, held := h.Pending(); held && off < saved.Offset {
-			saved.Read = saved.Offset
+			saved.Read, saved.ReadLine = saved.Offset, saved.LineNo+1
 			saved.Offset, saved.LineNo = off, no-1
+			saved.Held = h.(heldLiner).HeldLines()
 		}
 	}
 	cp, err := storeCheckpoint(src.name, b.Identity.String(), saved)
@@ -468,7 +522,7 @@ func (l *live) handle(ctx context.Context, src *liveSource, b file.Batch) error 
 	}
 	var behind *store.Checkpoint
 	if saved.Read > 0 {
-		if real, err := storeCheckpoint(src.name, b.Identity.String(), b.Checkpoint); err == nil {
+		if real, err := storeCheckpoint(src.name, b.Identity.String(), liveCheckpoint{Checkpoint: b.Checkpoint}); err == nil {
 			behind = &real
 		}
 	}
@@ -513,7 +567,7 @@ func quarantined(source, path string, ln parse.Line, err error) store.Quarantine
 		Reason: mask.SQL(err.Error()), Data: []byte(mask.SQL(string(text))), Size: int64(len(ln.Text))}
 }
 
-func storeCheckpoint(source, file string, cp file.Checkpoint) (store.Checkpoint, error) {
+func storeCheckpoint(source, file string, cp liveCheckpoint) (store.Checkpoint, error) {
 	data, err := json.Marshal(cp)
 	if err != nil {
 		return store.Checkpoint{}, fmt.Errorf("encode checkpoint of %s: %w", cp.Path, err)
@@ -533,12 +587,20 @@ func (l *live) caughtUp(lps ...*liveParser) []store.Checkpoint {
 	return cps
 }
 
-// holder returns the parser as a parse.Holder when it holds events across lines.
+// heldLiner is a parse.Holder that lists the first line of every event it
+// holds (pglog.Parser).
+type heldLiner interface {
+	parse.Holder
+	HeldLines() []int64
+}
+
+// holder returns the parser as a parse.Holder when it holds events across
+// lines and can list them (both are needed to resume exactly).
 func (lp *liveParser) holder() (parse.Holder, bool) {
 	if lp == nil {
 		return nil, false
 	}
-	h, ok := lp.p.(parse.Holder)
+	h, ok := lp.p.(heldLiner)
 	return h, ok
 }
 
@@ -695,10 +757,13 @@ func (l *live) emitter(lp *liveParser) parse.Emit {
 			ev.Log.File = lp.path
 		}
 		enrich(l.cls, ev, &lp.src.opts)
+		l.events = append(l.events, ev)
+		if lp.guard != nil && lp.guard.seen(ev) {
+			return // stored before the restart (a duplicate) and already detected on
+		}
 		if l.opts.Metrics != nil {
 			l.opts.Metrics.AddEvents(lp.src.name, 1)
 		}
-		l.events = append(l.events, ev)
 		l.stats.Events++
 		l.dirty = true
 		l.addAlerts(l.eng.Process(ev))
@@ -740,6 +805,11 @@ func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool
 		var buf bytes.Buffer
 		if err := l.eng.SaveState(&buf); err != nil {
 			return fmt.Errorf("save detection state: %w", err)
+		}
+		if buf.Len() > BigState && l.opts.StateBatches == 1 {
+			l.opts.StateBatches = 100
+			l.log.Warn("the detection state is large: saved every 100 batches or 10s from now on; after a crash, windows may miss events stored since the last save",
+				"bytes", buf.Len())
 		}
 		b.States = map[string][]byte{StateName: buf.Bytes()}
 	}

@@ -208,6 +208,23 @@ func (p *Parser) Pending() (offset, lineNo int64, ok bool) {
 	return offset, lineNo, ok
 }
 
+// HeldLines lists the line number of the first line of every record and
+// event the parser holds: after a restart from Pending, the events that
+// start on these lines are the ones not emitted before.
+func (p *Parser) HeldLines() []int64 {
+	var out []int64
+	for s := p.e.pendHead; s != nil; s = s.pendNext {
+		out = append(out, s.pendNo)
+	}
+	switch {
+	case p.st != nil && p.st.held:
+		out = append(out, p.st.lineNo)
+	case p.cs != nil && p.cs.open:
+		out = append(out, p.cs.no)
+	}
+	return out
+}
+
 // Flush emits everything held: the last stderr entry, held logins and
 // statements. Session knowledge is kept (the source may continue), and an
 // incomplete multi-line csvlog record stays buffered.

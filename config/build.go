@@ -80,6 +80,8 @@ func (p *cparser) parse() *Config {
 			p.store(mv.Value, cfg)
 		case "http":
 			p.http(mv, cfg)
+		case "notifiers", "routes", "alert_base_url":
+			p.notifyKey(k, mv, cfg)
 		}
 	})
 	if isMap && !haveSources {

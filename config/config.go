@@ -60,6 +60,12 @@ type Config struct {
 	Sources    []Source
 	Store      Store
 	HTTP       HTTP
+	// Notifiers and Routes say where alerts are sent (docs/notify.md);
+	// AlertBaseURL makes the links in messages: BASE/alerts/ID.
+	Notifiers    []Notifier
+	Routes       []Route
+	AlertBaseURL string
+	notifySeen   int // which of notifiers (1) and routes (2) were read
 }
 
 // Rules says which rule files are loaded after the built-in pack, and

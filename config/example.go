@@ -105,4 +105,80 @@ http:
   #   cert_file: /etc/vigil/tls/vigil.crt
   #   key_file: /etc/vigil/tls/vigil.key
   insecure: false
+
+# Where alerts are sent (docs/notify.md). Links in messages point to
+# ALERT_BASE_URL/alerts/ID.
+# alert_base_url: https://vigil.example.com
+#
+# Notifiers: each has a name (routes refer to it) and a type: slack, teams,
+# pagerduty, webhook, email, syslog or ndjson. Secrets (webhook URLs,
+# routing keys, passwords, signing keys) are written as ${env:NAME} or
+# ${file:/path}. Every notifier also takes timeout (one attempt, default
+# 10s), max_age (retry until, then give up and record it; default 1d) and
+# concurrency (deliveries in flight, default 2).
+# notifiers:
+#   - name: slack-security
+#     type: slack
+#     # The incoming webhook URL: a secret.
+#     url: ${env:SLACK_WEBHOOK_URL}
+#   - name: teams-dba
+#     type: teams
+#     # The workflow's "When a Teams webhook request is received" URL.
+#     url: ${env:TEAMS_WEBHOOK_URL}
+#   - name: pagerduty
+#     type: pagerduty
+#     # Integration key of an Events API v2 integration.
+#     routing_key: ${env:PAGERDUTY_ROUTING_KEY}
+#   - name: soar
+#     type: webhook
+#     url: https://soar.example.com/hooks/vigil
+#     # HMAC-SHA256 key of the X-Vigil-Signature header (16+ characters).
+#     secret: ${env:VIGIL_WEBHOOK_SECRET}
+#     headers:
+#       X-Team: dba
+#   - name: mail-dba
+#     type: email
+#     host: smtp.example.com
+#     # starttls (port 587), tls (implicit, port 465) or none (loopback only).
+#     tls: starttls
+#     port: 587
+#     username: vigil@example.com
+#     password: ${env:SMTP_PASSWORD}
+#     from: vigil@example.com
+#     to: [dba@example.com]
+#   - name: siem
+#     type: syslog
+#     # udp://, tcp:// (octet counting) or tls:// HOST:PORT.
+#     address: tls://siem.example.com:6514
+#     # rfc5424 (text message with structured data) or cef.
+#     format: cef
+#     facility: local0
+#   - name: archive
+#     type: ndjson
+#     # A file to append alert JSON lines to, or - for standard output.
+#     path: /var/log/vigil/alerts.ndjson
+#
+# Routes are tried in order; the first that matches an alert takes it
+# (continue: true goes on to the next). Conditions: min_severity, rules
+# (globs), tags, servers and databases (globs); a route without conditions
+# takes every alert. Each route sends at most one message per rule and key
+# (group_by, default the alert's group) per throttle window (default 15m,
+# 0 = one message per new alert); the next carries the running count.
+# routes:
+#   - name: page
+#     min_severity: critical
+#     notifiers: [pagerduty, slack-security]
+#     continue: true
+#   - name: iam
+#     rules: ["iam.*", "dcl.grant"]
+#     notifiers: [soar, mail-dba]
+#     throttle: 30m
+#     group_by: [user.name]
+#     # Held messages are sent as one summary per rule and key when quiet
+#     # hours end; alerts at or above except_severity go out anyway.
+#     quiet_hours: {start: "22:00", end: "07:00", timezone: Europe/Berlin, except_severity: critical}
+#   - name: default
+#     min_severity: medium
+#     notifiers: [slack-security, teams-dba, siem, archive]
+# (end of notifications)
 `

@@ -13,12 +13,17 @@ import (
 )
 
 var (
-	topKeys       = []string{"log_level", "data_dir", "server_address", "learn_until", "rules", "sources", "store", "http"}
-	logLevels     = []string{"debug", "info", "warn", "error"}
-	sourceTypes   = []string{TypeFile, TypeSyslog, TypeHTTP}
-	commonKeys    = []string{"name", "type", "format", "server_address"}
-	typeKeys      = map[string][]string{TypeFile: {"paths", "log_line_prefix", "read_gzip", "from_end", "poll_interval", "max_line_bytes"}, TypeSyslog: {"listen", "tls", "insecure", "log_line_prefix"}, TypeHTTP: {"path", "log_line_prefix"}}
-	fileFormats   = []string{"auto", "stderr", "csvlog", "jsonlog", "events"}
+	topKeys     = []string{"log_level", "data_dir", "server_address", "learn_until", "rules", "sources", "store", "http"}
+	logLevels   = []string{"debug", "info", "warn", "error"}
+	sourceTypes = []string{TypeFile, TypeSyslog, TypeHTTP, TypeKafka}
+	commonKeys  = []string{"name", "type", "format", "server_address"}
+	typeKeys    = map[string][]string{TypeFile: {"paths", "log_line_prefix", "read_gzip", "from_end", "poll_interval", "max_line_bytes"}, TypeSyslog: {"listen", "tls", "insecure", "log_line_prefix"}, TypeHTTP: {"path", "log_line_prefix"},
+		TypeKafka: {"brokers", "topics", "group", "connection_string", "tls", "ca_file", "sasl_user", "sasl_password", "start_from", "log_line_prefix"}}
+	fileFormats = []string{"auto", "stderr", "csvlog", "jsonlog", "events"}
+	// MoreFormats are the other input formats a source may name (the
+	// registered log families: mariadb_audit, azure, ...); cmd/vigil sets
+	// it from the parse registry, which config does not import.
+	MoreFormats   []string
 	syslogFormats = []string{"auto", "rfc5424", "rfc3164"}
 	sourceNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
 	listNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -216,9 +221,9 @@ func (p *cparser) sources(mv *ast.MappingValueNode, cfg *Config) {
 		}
 		if typ == "" || !contains(sourceTypes, typ) {
 			if typ == "" {
-				p.errorf(itemPos, key+".type", "required: file, syslog or http")
+				p.errorf(itemPos, key+".type", "required: file, syslog, http or kafka")
 			} else {
-				p.errorf(typePos, key+".type", "unknown source type %q (want file, syslog or http)", typ)
+				p.errorf(typePos, key+".type", "unknown source type %q (want file, syslog, http or kafka)", typ)
 			}
 			// Still claim the name, so a duplicate is reported once.
 			for _, v := range values {
@@ -256,7 +261,7 @@ func (p *cparser) sources(mv *ast.MappingValueNode, cfg *Config) {
 			case "type":
 			case "format":
 				s, ok := p.str(v, full)
-				formats := fileFormats
+				formats := append(append([]string{}, fileFormats...), MoreFormats...)
 				if typ == TypeSyslog {
 					formats = syslogFormats
 				}
@@ -338,7 +343,34 @@ func (p *cparser) sources(mv *ast.MappingValueNode, cfg *Config) {
 					listenPos = append(listenPos, pos[j])
 				}
 			case "tls":
-				src.TLS = p.tls(v, full)
+				if typ == TypeKafka {
+					src.KafkaTLS, _ = p.boolean(v, full)
+				} else {
+					src.TLS = p.tls(v, full)
+				}
+			case "brokers":
+				src.Brokers, _, _ = p.strList(v, full)
+			case "topics":
+				src.Topics, _, _ = p.strList(v, full)
+			case "group":
+				src.Group, _ = p.str(v, full)
+			case "connection_string":
+				src.ConnectionString, _ = p.secret(v, full)
+			case "ca_file":
+				if s, ok := p.str(v, full); ok && s != "" {
+					src.CAFile = resolvePath(p.dir, s)
+				}
+			case "sasl_user":
+				src.SASLUser, _ = p.str(v, full)
+			case "sasl_password":
+				src.SASLPassword, _ = p.secret(v, full)
+			case "start_from":
+				if s, ok := p.str(v, full); ok {
+					if s != "earliest" && s != "latest" {
+						p.errorf(p.valPos(v), full, "must be earliest or latest, not %q", s)
+					}
+					src.StartFrom = s
+				}
 			case "insecure":
 				src.Insecure, _ = p.boolean(v, full)
 			case "path":
@@ -417,6 +449,17 @@ func (p *cparser) sources(mv *ast.MappingValueNode, cfg *Config) {
 			}
 			if src.TLS != nil && !hasTLS {
 				p.errorf(p.at[key+".tls"], key+".tls", "no tls:// listener to use it (listen: tls://HOST:PORT)")
+			}
+		case TypeKafka:
+			cs := src.ConnectionString.IsSet()
+			if len(src.Brokers) == 0 && !cs {
+				p.errorf(itemPos, key+".brokers", "required: the Kafka brokers (host:port), or an Event Hubs connection_string")
+			}
+			if len(src.Topics) == 0 && !cs {
+				p.errorf(itemPos, key+".topics", "required: the topics to consume")
+			}
+			if cs && (src.SASLUser != "" || src.SASLPassword.IsSet()) {
+				p.errorf(p.at[key+".sasl_user"], key+".sasl_user", "an Event Hubs connection_string sets the SASL credentials itself; drop sasl_user/sasl_password")
 			}
 		case TypeHTTP:
 			if !havePath && src.Name != "" {

@@ -39,6 +39,7 @@ const (
 	TypeFile   = "file"
 	TypeSyslog = "syslog"
 	TypeHTTP   = "http"
+	TypeKafka  = "kafka"
 )
 
 // Config is a loaded and validated config file.
@@ -87,7 +88,7 @@ type List struct {
 // Type.
 type Source struct {
 	Name string
-	Type string // file, syslog or http
+	Type string // file, syslog, http or kafka
 	// Format is the line format: for file and http sources auto, stderr,
 	// csvlog, jsonlog or events; for syslog auto, rfc5424 or rfc3164.
 	Format string
@@ -112,6 +113,17 @@ type Source struct {
 
 	// http
 	Path string // URL path on the HTTP listener, default /ingest/{name}
+
+	// kafka (also Azure Event Hubs)
+	Brokers          []string // host:port; from ConnectionString when empty
+	Topics           []string // default: the connection string's EntityPath
+	Group            string   // consumer group, default "vigil"
+	ConnectionString Secret   // Event Hubs connection string
+	KafkaTLS         bool     // TLS to the brokers (on with a connection string)
+	CAFile           string   // CA bundle to verify the brokers
+	SASLUser         string   // SASL PLAIN
+	SASLPassword     Secret
+	StartFrom        string // earliest (default) or latest, for a group without offsets
 
 	Pos Pos // of the source's first key
 }

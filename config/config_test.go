@@ -198,8 +198,12 @@ func TestInvalid(t *testing.T) {
 		{"empty sources", "sources: []\n", []string{"v.yaml:1:10: sources: required: at least one source"}},
 		{"sources mapping", "sources:\n  pg: {type: file}\n", []string{"v.yaml:2:3: sources: must be a list of sources"}},
 		{"source not mapping", "sources:\n  - pg\n", []string{"v.yaml:2:5: sources[0]: must be a mapping, not a single value"}},
-		{"source without type", "sources:\n  - name: pg\n    paths: [x]\n", []string{"v.yaml:2:5: sources[0].type: required: file, syslog or http"}},
-		{"unknown source type", "sources:\n  - name: pg\n    type: kafka\n", []string{`v.yaml:3:11: sources[0].type: unknown source type "kafka" (want file, syslog or http)`}},
+		{"source without type", "sources:\n  - name: pg\n    paths: [x]\n", []string{"v.yaml:2:5: sources[0].type: required: file, syslog, http or kafka"}},
+		{"unknown source type", "sources:\n  - name: pg\n    type: kafak\n", []string{`v.yaml:3:11: sources[0].type: unknown source type "kafak" (want file, syslog, http or kafka)`}},
+		{"kafka source without brokers", "sources:\n  - name: pg\n    type: kafka\n", []string{
+			"v.yaml:2:5: sources[0].brokers: required: the Kafka brokers", "v.yaml:2:5: sources[0].topics: required: the topics"}},
+		{"kafka bad start_from", "sources:\n  - name: eh\n    type: kafka\n    brokers: [127.0.0.1:9092]\n    topics: [t]\n    start_from: newest\n", []string{
+			`v.yaml:6:17: sources[0].start_from: must be earliest or latest, not "newest"`}},
 		{"source without name", "sources:\n  - type: file\n    paths: [x]\n", []string{"v.yaml:2:5: sources[0].name: required"}},
 		{"bad source name", "sources:\n  - name: pg main\n    type: file\n    paths: [x]\n", []string{`v.yaml:2:11: sources[0].name: bad source name "pg main"`}},
 		{"duplicate source names", minimal + "  - name: pg\n    type: syslog\n  - name: pg\n    type: nope\n", []string{

@@ -60,6 +60,19 @@ func (c *Config) Summary() string {
 			} else {
 				w("POST %s, format %s", s.Path, s.Format)
 			}
+		case TypeKafka:
+			if s.ConnectionString.IsSet() {
+				w("Event Hubs connection string %s", s.ConnectionString.Describe())
+			} else {
+				w("brokers %s", strings.Join(s.Brokers, ", "))
+			}
+			if len(s.Topics) > 0 {
+				w(", topics %s", strings.Join(s.Topics, ", "))
+			}
+			w(", format %s", s.Format)
+			if s.SASLUser != "" {
+				w(", SASL user %s password %s", s.SASLUser, s.SASLPassword.Describe())
+			}
 		}
 		if a := c.SourceServerAddress(s); a != "" {
 			w(", server %s", a)
@@ -86,6 +99,7 @@ func (c *Config) Summary() string {
 		}
 		w("\n")
 	}
+	b.WriteString(c.NotifySummary())
 	return b.String()
 }
 

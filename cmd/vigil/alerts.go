@@ -207,7 +207,7 @@ docs/alerts.md plus status fields and history).`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(a)
 			}
-			return writeAlertDetail(cmd.OutOrStdout(), a)
+			return writeAlertDetailAndDeliveries(cmd.Context(), cmd.OutOrStdout(), st, a) // deliveries: notify.go
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")

@@ -10,6 +10,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigildb/vigil/config"
+	"github.com/vigildb/vigil/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -69,5 +72,8 @@ Start with:
 // (`func init() { moreCommands = append(moreCommands, newScanCmd) }`), so
 // that adding a command touches only its own file.
 var moreCommands []func() *cobra.Command
+
+// Config files may name every registered input format.
+func init() { config.MoreFormats = pipeline.Formats() }
 
 var osStat = os.Stat

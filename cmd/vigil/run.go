@@ -18,7 +18,9 @@ import (
 
 	"github.com/vigildb/vigil/config"
 	"github.com/vigildb/vigil/parse"
+	"github.com/vigildb/vigil/notify"
 	"github.com/vigildb/vigil/pipeline"
+	"github.com/vigildb/vigil/source/kafka"
 	"github.com/vigildb/vigil/server"
 	"github.com/vigildb/vigil/source/syslog"
 	"github.com/vigildb/vigil/store"
@@ -163,7 +165,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 	opts := pipeline.LiveOptions{RuleSources: cfg.RuleSources(), Logger: logger}
 	opts.LearnUntil = cfg.LearnUntil
 	opts.Retention = store.Retention{MaxAge: cfg.Store.Retention.MaxAge, MaxBytes: cfg.Store.Retention.MaxSize}
-	var syslogs []config.Source
+	var syslogs, kafkas []config.Source
 	httpSources := map[string]bool{}
 	for _, s := range cfg.Sources {
 		switch s.Type {
@@ -175,6 +177,13 @@ func runConfig(cmd *cobra.Command, path string) error {
 			})
 		case config.TypeHTTP:
 			httpSources[s.Name] = true
+			opts.Streams = append(opts.Streams, pipeline.StreamSource{
+				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
+			})
+		case config.TypeKafka:
+			kafkas = append(kafkas, s)
+			// Offsets are stable across restarts: event ids from them
+			// let the store drop records delivered twice.
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
 				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
 			})
@@ -213,6 +222,21 @@ func runConfig(cmd *cobra.Command, path string) error {
 	runner, err := pipeline.NewLive(opts)
 	if err != nil {
 		return err
+	}
+	// The notifier starts before the pipeline writes: on a new store it
+	// places its cursor after the alerts already there.
+	var notifier *notify.Service
+	if nc := notify.FromConfig(cfg); nc.Enabled() {
+		if notifier, err = notify.New(nc, st, notify.Options{Logger: logger, Version: version}); err != nil {
+			return err
+		}
+		if reg != nil {
+			for _, c := range notifier.Collectors() {
+				if err := reg.Register(c); err != nil {
+					return fmt.Errorf("metrics: %w", err)
+				}
+			}
+		}
 	}
 	logger.Info("vigil run: starting", "version", version, "config", cfg.File, "data_dir", cfg.DataDir, "store", st.Path(), "sources", len(cfg.Sources))
 
@@ -291,6 +315,37 @@ func runConfig(cmd *cobra.Command, path string) error {
 			defer rcv.Close()
 			if err := rcv.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Error("syslog source stopped", "source", s.Name, "err", err)
+				cancel()
+			}
+		}()
+	}
+
+	if notifier != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := notifier.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("notifier stopped", "err", err)
+			}
+		}()
+	}
+	for _, s := range kafkas {
+		ko := kafka.Options{
+			Name: s.Name, Brokers: s.Brokers, Topics: s.Topics, Group: s.Group,
+			ConnectionString: s.ConnectionString.Value(), StartFrom: s.StartFrom, Logger: logger,
+			TLS:  kafka.TLS{Enable: s.KafkaTLS, CAFile: s.CAFile},
+			SASL: kafka.SASL{User: s.SASLUser, Password: s.SASLPassword.Value()},
+		}
+		name := s.Name
+		src, err := kafka.New(ko, func(ctx context.Context, lines []parse.Line) error { return runner.Feed(ctx, name, lines) })
+		if err != nil {
+			return fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := src.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("kafka source stopped", "source", name, "err", err)
 				cancel()
 			}
 		}()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,22 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func main() {
+	// VIGIL_CPUPROFILE=FILE writes a CPU profile of the whole command
+	// (for benchmarks: go tool pprof bin/vigil FILE).
+	profiling := false
+	if path := os.Getenv("VIGIL_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			profiling = pprof.StartCPUProfile(f) == nil
+		}
+	}
+	code := execute()
+	if profiling {
+		pprof.StopCPUProfile()
+	}
+	os.Exit(code)
+}
+
+func execute() int {
 	root := newRootCmd()
 	if err := root.Execute(); err != nil {
 		var ee *exitError
@@ -34,11 +51,12 @@ func main() {
 			if ee.msg != "" {
 				fmt.Fprintln(os.Stderr, "vigil:", ee.msg)
 			}
-			os.Exit(ee.code)
+			return ee.code
 		}
 		fmt.Fprintln(os.Stderr, "vigil:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func newRootCmd() *cobra.Command {

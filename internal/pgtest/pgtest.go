@@ -73,6 +73,19 @@ type Options struct {
 	// Settings are more postgresql.conf lines, written as `name = value`
 	// with value as given: quote strings yourself ("'on'", "'UTC'").
 	Settings map[string]string
+	// HBA, when not nil, replaces the default TCP rule of pg_hba.conf
+	// ("host all all 127.0.0.0/8 scram-sha-256") with these lines, in order.
+	// The harness's own socket rule for the superuser stays first.
+	HBA []string
+	// LocalPeer makes the harness's socket rule for the superuser "peer"
+	// (with an ident map from the OS user running the test) instead of
+	// "trust".
+	LocalPeer bool
+	// SSL generates a self-signed certificate and key in the data directory
+	// and turns ssl on.
+	SSL bool
+	// DataChecksums runs initdb with --data-checksums.
+	DataChecksums bool
 }
 
 func (o *Options) defaults() {
@@ -457,9 +470,13 @@ func (s *Server) command(ctx context.Context, prog string, args ...string) *exec
 func (s *Server) initdb() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	out, err := s.command(ctx, "initdb", "-D", s.DataDir, "-U", Superuser,
+	args := []string{"-D", s.DataDir, "-U", Superuser,
 		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
-		"--no-sync", "--no-instructions").CombinedOutput()
+		"--no-sync", "--no-instructions"}
+	if s.opts.DataChecksums {
+		args = append(args, "--data-checksums")
+	}
+	out, err := s.command(ctx, "initdb", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
@@ -467,10 +484,31 @@ func (s *Server) initdb() error {
 	// directory (mode 0700 and unix_socket_permissions 0700): trust there is
 	// the harness's own admin channel. Every TCP login needs a SCRAM password.
 	hba := "# written by internal/pgtest\n" +
-		"local   all   " + Superuser + "   trust\n" +
-		"host    all   all        127.0.0.0/8   scram-sha-256\n"
+		"local   all   " + Superuser + "   trust\n"
+	if s.opts.LocalPeer {
+		me, err := user.Current()
+		if err != nil {
+			return err
+		}
+		hba = "# written by internal/pgtest\n" +
+			"local   all   " + Superuser + "   peer map=pgtest\n"
+		ident := "pgtest   " + me.Username + "   " + Superuser + "\n"
+		if err := s.writeFile(filepath.Join(s.DataDir, "pg_ident.conf"), ident); err != nil {
+			return err
+		}
+	}
+	if s.opts.HBA == nil {
+		hba += "host    all   all        127.0.0.0/8   scram-sha-256\n"
+	} else {
+		hba += strings.Join(s.opts.HBA, "\n") + "\n"
+	}
 	if err := s.writeFile(filepath.Join(s.DataDir, "pg_hba.conf"), hba); err != nil {
 		return err
+	}
+	if s.opts.SSL {
+		if err := s.writeCert(); err != nil {
+			return err
+		}
 	}
 	conf := filepath.Join(s.DataDir, "postgresql.conf")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
@@ -523,6 +561,9 @@ func (s *Server) writeConf() error {
 	}
 	if o.LogMinDurationStatement != "" {
 		set = append(set, [2]string{"log_min_duration_statement", o.LogMinDurationStatement})
+	}
+	if o.SSL {
+		set = append(set, [2]string{"ssl", "on"}, [2]string{"ssl_cert_file", q("server.crt")}, [2]string{"ssl_key_file", q("server.key")})
 	}
 	keys := make([]string, 0, len(o.Settings))
 	for k := range o.Settings {

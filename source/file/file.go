@@ -94,16 +94,16 @@ func (id Identity) String() string {
 // It marshals to JSON as is: the store keeps it as a source's opaque
 // checkpoint data, keyed by Identity.String().
 type Checkpoint struct {
-	Identity Identity  `json:"identity"`
-	Path     string    `json:"path"`
-	Offset   int64     `json:"offset"`
-	LineNo   int64     `json:"line_no"`
+	Identity Identity `json:"identity"`
+	Path     string   `json:"path"`
+	Offset   int64    `json:"offset"`
+	LineNo   int64    `json:"line_no"`
 	// Read, when set, is how far the lines were read and processed, and
 	// Offset is earlier: the position of a line whose event a parser still
 	// held (parse.Holder), where a restart resumes so it is not lost.
-	Read int64 `json:"read,omitempty"`
-	Size     int64     `json:"size"`
-	ModTime  time.Time `json:"mod_time"`
+	Read    int64     `json:"read,omitempty"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
 }
 
 // Batch is a run of consecutive lines of one file.
@@ -171,6 +171,11 @@ type Options struct {
 	// that match the patterns, decompressed, once. By default they are
 	// skipped: they are usually rotated copies already read uncompressed.
 	ReadGzip bool
+	// Coalesce is how long the tailer waits after a file-system
+	// notification before it reads (0: reads at once). A writer that
+	// appends line by line then yields one batch per Coalesce rather than
+	// one per line, at the price of that much latency.
+	Coalesce time.Duration
 	// BatchLines bounds the lines per Batch (default 1024).
 	BatchLines int
 	// OnError sees per-file problems (permission denied, vanished file,

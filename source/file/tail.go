@@ -200,6 +200,15 @@ func (t *Tailer) run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-t.wake:
+				// A write woke us: let the writer's next lines arrive so
+				// that one batch carries them all (see Options.Coalesce).
+				if t.opts.Coalesce > 0 {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(t.opts.Coalesce):
+					}
+				}
 			case <-tick.C:
 			}
 		}

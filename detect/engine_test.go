@@ -575,3 +575,26 @@ func TestMaxGroups(t *testing.T) {
 		t.Errorf("after an hour: %+v", st)
 	}
 }
+
+// TestAbsenceBacklog: a daemon that catches up on hours of backlog has its
+// clock moved to the wall clock by Advance before the old events arrive.
+// The silence is reported once; the backlog's events, older than that
+// report, do not re-arm it at every tick (an alert storm), and an event
+// from after the report does.
+func TestAbsenceBacklog(t *testing.T) {
+	e := NewEngine(rules(t, absenceRule), Options{})
+	feed(e, ev(0, "statement", source("a")))
+	if got := e.Advance(t0.Add(5 * time.Hour)); len(got) != 1 {
+		t.Fatalf("silence of 5h: %v", got)
+	}
+	for i := 1; i <= 50; i++ {
+		feed(e, ev(time.Duration(i)*time.Second, "statement", source("a")))
+		if got := e.Advance(t0.Add(5*time.Hour + time.Duration(i)*time.Second)); got != nil {
+			t.Fatalf("backlog event %d re-raised the silence: %v", i, got)
+		}
+	}
+	feed(e, ev(5*time.Hour+time.Minute, "statement", source("a")))
+	if got := e.Advance(t0.Add(9*time.Hour + 2*time.Minute)); len(got) != 1 {
+		t.Fatalf("a new silence after a current event: %v", got)
+	}
+}

@@ -189,7 +189,13 @@ func (e *Engine) sequence(rt *ruleRT, ev *event.Event, t int64, step1, step2 boo
 func (e *Engine) absence(rt *ruleRT, ev *event.Event, t int64) {
 	g := e.group(rt, ev, t)
 	if t >= g.Last {
-		g.Last, g.LastEvent, g.Fired = t, ev, false
+		g.Last, g.LastEvent = t, ev
+		// An event from before the silence was reported (a backlog read
+		// after the clock moved on: a daemon catching up after downtime)
+		// does not end that silence; one from after it does.
+		if g.Fired && t >= g.FiredAt {
+			g.Fired = false
+		}
 	}
 	if due := g.Last + rt.window; rt.nextDue == 0 || due < rt.nextDue {
 		rt.nextDue = due
@@ -212,7 +218,7 @@ func (e *Engine) absenceDue(rt *ruleRT) {
 			}
 			continue
 		}
-		g.Fired = true
+		g.Fired, g.FiredAt = true, e.clock
 		a := e.newAlert(rt, g, g.Last)
 		if g.LastEvent != nil {
 			addEvidence(a, g.LastEvent)

@@ -44,10 +44,11 @@ type GroupState struct {
 	Seen map[string]struct{} `json:"seen,omitempty"`
 
 	// absence: the latest event and whether the current silence was
-	// reported.
+	// reported, and the engine's clock when it was (FiredAt).
 	Last      int64        `json:"last,omitempty"`
 	LastEvent *event.Event `json:"last_event,omitempty"`
 	Fired     bool         `json:"fired,omitempty"`
+	FiredAt   int64        `json:"fired_at,omitempty"`
 }
 
 // SumPoint is one entry of a sum window: the value of the summed field

@@ -51,7 +51,10 @@ func vigilBin(t *testing.T) string {
 func genLog(t *testing.T, size string, seed int) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "gen.log")
-	cmd := exec.Command("go", "run", "../internal/tools/loggen", "-size", size, "-seed", fmt.Sprint(seed), "-o", out)
+	// Event times start a minute ago: the daemon's clock also follows the
+	// wall clock (for logs.absent), which must not overtake the log's.
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond).Format(time.RFC3339Nano)
+	cmd := exec.Command("go", "run", "../internal/tools/loggen", "-size", size, "-seed", fmt.Sprint(seed), "-start", start, "-o", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("loggen: %v\n%s", err, b)
 	}
@@ -240,10 +243,17 @@ func waitStable(t *testing.T, dataDir string, d *daemon) {
 	}
 }
 
+// readUpTo is how far the current generation of the file at path (its
+// inode, the highest generation a copytruncate gave it) is read and stored.
 func readUpTo(t *testing.T, dataDir, source, path string) int64 {
 	if _, err := os.Stat(filepath.Join(dataDir, store.FileName)); err != nil {
 		return 0
 	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
 	st, err := store.Open(dataDir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -254,10 +264,14 @@ func readUpTo(t *testing.T, dataDir, source, path string) int64 {
 		t.Fatal(err)
 	}
 	var best int64
+	gen := int64(-1)
 	for _, c := range cps {
 		var cp file.Checkpoint
-		if json.Unmarshal(c.Data, &cp) == nil && cp.Path == path {
-			best = max(best, cp.Offset, cp.Read)
+		if json.Unmarshal(c.Data, &cp) != nil || cp.Identity.Ino != ino {
+			continue
+		}
+		if g := int64(cp.Identity.Gen); g > gen {
+			gen, best = g, max(cp.Offset, cp.Read)
 		}
 	}
 	return best

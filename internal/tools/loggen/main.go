@@ -28,7 +28,13 @@ func main() {
 	format := flag.String("format", "stderr", "stderr or csvlog")
 	out := flag.String("o", "", "output file (default stdout)")
 	seed := flag.Uint64("seed", 1, "random seed")
+	start := flag.String("start", "2026-11-25T09:00:00Z", "time of the first record (RFC 3339)")
 	flag.Parse()
+	t0, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loggen: -start:", err)
+		os.Exit(2)
+	}
 	limit, err := parseSize(*size)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loggen:", err)
@@ -46,6 +52,7 @@ func main() {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	g := newGen(*format, *seed)
+	g.now = t0.UTC()
 	var n int64
 	for n < limit {
 		n += g.step(bw)

@@ -9,6 +9,9 @@ pg_bin=/usr/lib/postgresql/15/bin
 ls /usr/lib/postgresql/15/lib/pgaudit.so >/dev/null 2>&1 || pkgs+=(postgresql-15-pgaudit)
 [ -d /usr/share/postgresql/15/extension ] && [ -f /usr/share/postgresql/15/extension/dblink.control ] || pkgs+=(postgresql-contrib)
 command -v gcc >/dev/null 2>&1 || pkgs+=(gcc)
+# MariaDB with its server_audit plugin: the MySQL-family integration and
+# posture tests start a real server (internal/mytest).
+{ [ -x /usr/sbin/mariadbd ] && [ -f /usr/lib/mysql/plugin/server_audit.so ]; } || pkgs+=(mariadb-server)
 for extra in ${VIGIL_EXTRA_PACKAGES:-}; do pkgs+=("$extra"); done
 
 if [ ${#pkgs[@]} -eq 0 ]; then
@@ -23,5 +26,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 echo "deps: missing packages: ${pkgs[*]}" >&2
 echo "deps: install them with:  sudo apt-get install ${pkgs[*]}" >&2
-echo "deps: (PostgreSQL 15 with pgaudit is needed by the integration tests; they fail without it.)" >&2
+echo "deps: (PostgreSQL 15 with pgaudit and MariaDB with server_audit are needed by the integration tests; they fail without them.)" >&2
 exit 1

@@ -17,11 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigildb/vigil/config"
-	"github.com/vigildb/vigil/parse"
 	"github.com/vigildb/vigil/notify"
+	"github.com/vigildb/vigil/parse"
 	"github.com/vigildb/vigil/pipeline"
-	"github.com/vigildb/vigil/source/kafka"
 	"github.com/vigildb/vigil/server"
+	"github.com/vigildb/vigil/source/kafka"
 	"github.com/vigildb/vigil/source/syslog"
 	"github.com/vigildb/vigil/store"
 )

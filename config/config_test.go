@@ -479,3 +479,39 @@ func TestRuleSources(t *testing.T) {
 		}
 	}
 }
+
+func TestKafkaSource(t *testing.T) {
+	// cmd/vigil fills MoreFormats from the parse registry.
+	defer func(m []string) { MoreFormats = m }(MoreFormats)
+	MoreFormats = []string{"azure"}
+	t.Setenv("EH_CS", "Endpoint=sb://ns1.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0;EntityPath=hub1")
+	cfg, err := Parse("v.yaml", []byte(`sources:
+  - name: azure-db
+    type: kafka
+    connection_string: ${env:EH_CS}
+    topics: [insights-logs-postgresqllogs]
+    format: azure
+  - name: k2
+    type: kafka
+    brokers: [127.0.0.1:9092]
+    topics: [a, b]
+    group: g2
+    sasl_user: u
+    sasl_password: p4ssw0rd
+    start_from: latest
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Sources[0], cfg.Sources[1]
+	if a.Type != TypeKafka || a.ConnectionString.Value() == "" || a.Format != "azure" || a.Topics[0] != "insights-logs-postgresqllogs" {
+		t.Errorf("event hubs source: %+v", a)
+	}
+	if b.Brokers[0] != "127.0.0.1:9092" || len(b.Topics) != 2 || b.Group != "g2" || b.SASLUser != "u" || b.SASLPassword.Value() != "p4ssw0rd" || b.StartFrom != "latest" {
+		t.Errorf("kafka source: %+v", b)
+	}
+	sum := cfg.Summary()
+	if strings.Contains(sum, "c2VjcmV0") || strings.Contains(sum, "p4ssw0rd") {
+		t.Errorf("the summary shows a secret:\n%s", sum)
+	}
+}

@@ -82,6 +82,14 @@ sources:
     path: /ingest/app-logs
     format: auto
 
+  # Azure resource logs (or any NDJSON) from an Event Hub / Kafka topic.
+  # - name: azure-db
+  #   type: kafka
+  #   connection_string: ${env:EVENTHUB_CONNECTION_STRING}
+  #   topics: [insights-logs-postgresqllogs]
+  #   group: vigil
+  #   format: azure
+
 store:
   retention:
     # Delete events (and resolved alerts) older than this; 0 keeps them.

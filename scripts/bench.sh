@@ -6,6 +6,8 @@
 #
 #   BENCH_SIZE=1GiB  size of each generated log
 #   BENCH_PGBADGER=0 skip pgbadger (it takes ~100 s per GB)
+#   BENCH_OTHER_MB=200 size of the server_audit and Azure inputs
+#   BENCH_LIVE=0     skip the live-mode benchmark
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BENCH_DIR:-/tmp/vigil-bench}
@@ -53,6 +55,27 @@ run_vigil "vigil stderr all cores" "$(nproc)" "$log"
 run_vigil "vigil csvlog 1 core (GOMAXPROCS=1)" 1 "$csv"
 run_vigil "vigil csvlog all cores" "$(nproc)" "$csv"
 
+# MySQL-family and Azure inputs: the captured MariaDB server_audit log and
+# the Azure fixtures, repeated to about BENCH_OTHER_MB MiB each.
+other_mb=${BENCH_OTHER_MB:-200}
+repeat_to() { # out MiB files...
+  local out=$1 mb=$2; shift 2
+  [ -s "$out" ] && return
+  local one; one=$(cat "$@" | wc -c)
+  local n=$(( mb * 1048576 / one + 1 ))
+  for _ in $(seq "$n"); do cat "$@"; done > "$out"
+}
+audit=$dir/server_audit-${other_mb}MiB.log
+azure=$dir/azure-${other_mb}MiB.json
+if [ -s ../shared/samples/mariadb/server_audit.full.log ]; then
+  repeat_to "$audit" "$other_mb" ../shared/samples/mariadb/server_audit.full.log
+fi
+repeat_to "$azure" "$other_mb" testdata/azure/*
+echo
+echo "== vigil replay of other formats, one core"
+[ -s "$audit" ] && run_vigil "vigil server_audit 1 core" 1 "$audit"
+run_vigil "vigil azure records 1 core" 1 "$azure"
+
 if [ "${BENCH_PGBADGER:-1}" = 1 ]; then
   if ! command -v pgbadger >/dev/null; then
     echo "pgbadger is not installed (apt-get install pgbadger); skipping the anchor" >&2
@@ -71,7 +94,7 @@ if [ "${BENCH_PGBADGER:-1}" = 1 ]; then
 fi
 echo
 echo "== go test -bench (parsers, classifier, engine; one core)"
-go test -run '^$' -bench . -benchmem -cpu 1 -benchtime 1s ./parse/... ./stmt/... ./detect/... 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
+go test -run '^$' -bench . -benchmem -cpu 1 -benchtime 1s ./parse/... ./stmt/... ./detect/... ./store/... 2>&1 | grep -E '^(Benchmark|ok|FAIL)'
 
 if [ "${BENCH_LIVE:-1}" = 1 ]; then
   echo

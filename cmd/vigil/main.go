@@ -62,19 +62,23 @@ func execute() int {
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vigil",
-		Short: "Database activity monitoring and threat detection for PostgreSQL",
-		Long: `Vigil reads the logs PostgreSQL writes (stderr with any log_line_prefix, csvlog,
-jsonlog, pgaudit), understands every login and SQL statement with PostgreSQL's
-own parser, masks secrets, and raises alerts tagged with MITRE ATT&CK: brute
-force, password spraying, unusual principals, attack tools, DROP/ALTER/GRANT,
-new users, privileged operations, disabled auditing, routine tampering,
-data exfiltration, SQL injection and missing logs.
+		Short: "Database activity monitoring and threat detection for PostgreSQL, MySQL/MariaDB and Azure",
+		Long: `Vigil reads the logs databases write (PostgreSQL stderr/csvlog/jsonlog and
+pgaudit, MariaDB server_audit, MySQL/Percona audit JSON, general and error logs,
+Azure resource logs and the Activity Log), understands every login and SQL
+statement with a real SQL parser, masks secrets, and raises alerts tagged with
+MITRE ATT&CK: brute force, password spraying, unusual principals, attack
+tools, DROP/ALTER/GRANT, new users, privileged operations, disabled auditing,
+routine tampering, data exfiltration, SQL injection and missing logs. It
+notifies people (Slack, Teams, PagerDuty, e-mail, webhooks, syslog/CEF) and
+grades server configuration (vigil scan).
 
 Start with:
   vigil replay /var/log/postgresql/postgresql-15-main.log
   vigil rules list
   vigil replay --data-dir ./vigil-data postgresql.log
-  vigil alerts list --data-dir ./vigil-data`,
+  vigil alerts list --data-dir ./vigil-data
+  vigil scan postgres://auditor@127.0.0.1:5432/postgres`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

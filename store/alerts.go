@@ -71,7 +71,7 @@ func encodeAlerts(alerts []*event.Alert) ([]string, error) {
 	return bodies, nil
 }
 
-func upsertAlerts(ctx context.Context, tx *sql.Tx, alerts []*event.Alert, bodies []string, now int64) error {
+func upsertAlerts(ctx context.Context, tx wtx, alerts []*event.Alert, bodies []string, now int64) error {
 	for i, a := range alerts {
 		first, last, sev := nanos(a.FirstTime), nanos(a.LastTime), event.SeverityRank(a.Severity)
 		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, rule_id, severity, first_time, last_time, created, updated, body)
@@ -254,7 +254,7 @@ func (s *Store) SetAlertStatus(ctx context.Context, id, status, by, note string)
 			id, now, status, prev, by, note); err != nil {
 			return err
 		}
-		return logChange(ctx, tx, id, ChangeStatus, now)
+		return logChange(ctx, wtx{tx, s}, id, ChangeStatus, now)
 	})
 	if err != nil {
 		return opErr(fmt.Sprintf("set alert %s %s", id, status), err)

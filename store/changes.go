@@ -22,7 +22,7 @@ type AlertChange struct {
 	Time    time.Time `json:"time"`
 }
 
-func logChange(ctx context.Context, tx *sql.Tx, id, kind string, now int64) error {
+func logChange(ctx context.Context, tx wtx, id, kind string, now int64) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_changes (alert_id, kind, time) VALUES (?, ?, ?)`, id, kind, now); err != nil {
 		return fmt.Errorf("alert %s: journal %s: %w", id, kind, err)
 	}

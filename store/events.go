@@ -102,7 +102,8 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	now := time.Now().UnixNano()
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(stx *sql.Tx) error {
+		tx := wtx{stx, s}
 		if err := insertEvents(ctx, tx, b.Events, bodies); err != nil {
 			return err
 		}
@@ -145,13 +146,7 @@ const insertRows = 64
 const eventCols = 12 // columns of an event row in insertEvents
 
 // insertEvents inserts events (INSERT OR IGNORE), insertRows at a time.
-func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, bodies []string) error {
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
+func insertEvents(ctx context.Context, tx wtx, events []*event.Event, bodies []string) error {
 	args := make([]any, 0, insertRows*eventCols)
 	for start := 0; start < len(events); start += insertRows {
 		chunk := events[start:min(start+insertRows, len(events))]
@@ -162,17 +157,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, bodies
 				nullStr(ev.DB.Namespace), nullStr(ev.Server.Address), nullStr(ev.Event.Category),
 				nullStr(ev.Event.Action), nullStr(ev.DB.Operation.Name), bodies[start+i])
 		}
-		var err error
-		if len(chunk) == insertRows {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, insertFullSQL); err != nil {
-					return err
-				}
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
-		}
+		_, err := tx.ExecContext(ctx, insertSQLs[len(chunk)], args...)
 		if err != nil {
 			return fmt.Errorf("events %q to %q: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 		}
@@ -180,7 +165,14 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*event.Event, bodies
 	return nil
 }
 
-var insertFullSQL = insertSQL(insertRows)
+// insertSQLs[n] is the INSERT statement for n events (n <= insertRows).
+var insertSQLs = func() []string {
+	out := make([]string, insertRows+1)
+	for n := 1; n <= insertRows; n++ {
+		out[n] = insertSQL(n)
+	}
+	return out
+}()
 
 // insertSQL is the INSERT statement for n events.
 func insertSQL(n int) string {

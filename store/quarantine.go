@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -25,7 +24,7 @@ type Quarantined struct {
 	Time   time.Time `json:"time"` // when it was quarantined
 }
 
-func insertQuarantine(ctx context.Context, tx *sql.Tx, qs []Quarantined, now int64) error {
+func insertQuarantine(ctx context.Context, tx wtx, qs []Quarantined, now int64) error {
 	for _, q := range qs {
 		data := q.Data
 		if len(data) > MaxQuarantineBytes {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -15,7 +14,7 @@ func (s *Store) SaveState(ctx context.Context, name string, data []byte) error {
 	return s.Write(ctx, Batch{States: map[string][]byte{name: data}})
 }
 
-func saveState(ctx context.Context, tx *sql.Tx, name string, data []byte, now int64) error {
+func saveState(ctx context.Context, tx wtx, name string, data []byte, now int64) error {
 	if data == nil {
 		data = []byte{}
 	}

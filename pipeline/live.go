@@ -49,6 +49,13 @@ type StreamSource struct {
 	// event ids are made unique to this run (otherwise the store would
 	// drop the events of a later run as duplicates of earlier ones).
 	PerRunIDs bool
+	// Redelivers: Line.Offset grows along each Line.File and a line
+	// delivered again keeps its offset (Kafka partitions). Feed then drops
+	// the lines at or below the highest offset it has parsed for their File
+	// in this run: a batch delivered again (its commit was lost, another
+	// group member took the partition over) is neither parsed nor detected
+	// on twice.
+	Redelivers bool
 }
 
 // LiveMetrics is what Live reports as it goes (server.Metrics has it).
@@ -186,6 +193,8 @@ type liveSource struct {
 	file *FileSource // nil for a stream source
 	// runTag, for PerRunIDs stream sources, is added to Line.File for ids.
 	runTag string
+	// redelivers: StreamSource.Redelivers.
+	redelivers bool
 }
 
 type liveParser struct {
@@ -206,6 +215,10 @@ type liveParser struct {
 	// processed before, keeps the engine from seeing their events twice.
 	guard  *rereadGuard
 	lastNo int64 // line number of the last line parsed
+	// maxOff is the highest Line.Offset parsed (stream sources that
+	// redeliver), valid when offSeen.
+	maxOff  int64
+	offSeen bool
 }
 
 // liveCheckpoint is what Live saves per file. It is taken when the
@@ -320,6 +333,7 @@ func newLive(opts LiveOptions) (*live, error) {
 		if ss.PerRunIDs {
 			ls.runTag = "#run" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		}
+		ls.redelivers = ss.Redelivers
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -695,7 +709,11 @@ func (l *live) Feed(ctx context.Context, source string, lines []parse.Line) erro
 			}
 			l.parsers[key] = lp
 		}
-		l.parseLines(lp, lines[i:j], src.runTag != "")
+		seg := lines[i:j]
+		if src.redelivers {
+			seg = lp.fresh(seg)
+		}
+		l.parseLines(lp, seg, src.runTag != "")
 		i = j
 	}
 	l.stats.Batches++
@@ -715,6 +733,20 @@ func (l *live) Feed(ctx context.Context, source string, lines []parse.Line) erro
 		}
 		wait = min(wait*2, l.opts.RetryMax)
 	}
+}
+
+// fresh returns the lines above the highest offset parsed so far (a
+// redelivering stream's File) and moves that offset on.
+func (lp *liveParser) fresh(lines []parse.Line) []parse.Line {
+	out := lines[:0:0]
+	for _, ln := range lines {
+		if lp.offSeen && ln.Offset <= lp.maxOff {
+			continue
+		}
+		lp.maxOff, lp.offSeen = ln.Offset, true
+		out = append(out, ln)
+	}
+	return out
 }
 
 // newStreamParser makes the parser of a stream's Line.File, detecting its

@@ -183,9 +183,11 @@ func runConfig(cmd *cobra.Command, path string) error {
 		case config.TypeKafka:
 			kafkas = append(kafkas, s)
 			// Offsets are stable across restarts: event ids from them
-			// let the store drop records delivered twice.
+			// let the store drop records delivered twice, and within a
+			// run Feed does not parse them again.
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
 				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
+				Redelivers: true,
 			})
 		case config.TypeSyslog:
 			syslogs = append(syslogs, s)

@@ -216,6 +216,13 @@ func (p *Parser) Stats() Stats { return p.stats }
 func (p *Parser) Parse(l parse.Line, emit parse.Emit) error {
 	p.emit = emit
 	p.errs = p.errs[:0]
+	if !p.active {
+		// A new line starts the numbering of the records that start in
+		// it again, even at the same (file, offset): a line delivered
+		// twice (Kafka, an HTTP client resending) gets the same event ids,
+		// so the store drops the copy.
+		p.seqFile, p.seqOff, p.seq = "", -1, 0
+	}
 	p.curFile, p.curOff, p.curNo = l.File, l.Offset, l.No
 	text := l.Text
 	lineNo := l.No

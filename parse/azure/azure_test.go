@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -576,5 +577,34 @@ func TestPendingPostgreSQL(t *testing.T) {
 	}
 	if _, _, ok := p.Pending(); ok {
 		t.Error("still pending after Flush")
+	}
+}
+
+// TestSameLineTwiceSameIDs: a line parsed twice (a Kafka record delivered
+// again) yields the same event ids, which lets the store drop the copy.
+func TestSameLineTwiceSameIDs(t *testing.T) {
+	body, err := os.ReadFile("../../testdata/azure/03-cosmos-eventhub.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := bytes.Join(bytes.Fields(body), []byte(" ")) // the whole document on one line
+	ids := func() []string {
+		p := New(Options{})
+		var out []string
+		emit := func(ev *event.Event) { out = append(out, ev.ID) }
+		for range 2 {
+			if err := p.Parse(parse.Line{Text: one, File: "kafka:t/0", Offset: 7, No: 8}, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Flush(emit)
+		return out
+	}()
+	seen := map[string]int{}
+	for _, id := range ids {
+		seen[id]++
+	}
+	if len(ids) == 0 || len(seen)*2 != len(ids) {
+		t.Fatalf("the same line parsed twice gave %d events with %d distinct ids, want each id twice", len(ids), len(seen))
 	}
 }

@@ -136,6 +136,12 @@ type Options struct {
 	// "postmaster". NoPG disables reassembly.
 	PGIdents []string
 	NoPG     bool
+	// MariaDBIdents are the APP-NAMEs of MariaDB's server_audit plugin
+	// (server_audit_syslog_ident, default "mysql-server_auditing"). Their
+	// records are the audit file's without its timestamp: the receiver
+	// puts the syslog timestamp back in front (UTC), so each line reads
+	// exactly as a server_audit file line (format mariadb_audit).
+	MariaDBIdents []string
 	// PGNoSequenceNumbers: the server runs with syslog_sequence_numbers=off,
 	// so "[N]" is a chunk number, not a sequence number.
 	PGNoSequenceNumbers bool
@@ -171,6 +177,9 @@ func (o *Options) defaults() {
 	}
 	if o.PGIdents == nil {
 		o.PGIdents = []string{"postgres", "postgresql", "postmaster"}
+	}
+	if len(o.MariaDBIdents) == 0 {
+		o.MariaDBIdents = []string{"mysql-server_auditing"}
 	}
 	if o.PGSyslogLimit <= 0 {
 		o.PGSyslogLimit = 900
@@ -700,6 +709,8 @@ type pump struct {
 	lines []parse.Line
 	msgs  []Message
 	trunc []int
+	// mariaApps: Options.MariaDBIdents.
+	mariaApps map[string]bool
 }
 
 func newPump(r *Receiver) *pump {
@@ -707,6 +718,10 @@ func newPump(r *Receiver) *pump {
 		pg: map[pgKey]*pgState{}, pgApps: map[string]bool{}, offsets: map[string]int64{}}
 	for _, a := range r.o.PGIdents {
 		p.pgApps[a] = true
+	}
+	p.mariaApps = map[string]bool{}
+	for _, a := range r.o.MariaDBIdents {
+		p.mariaApps[a] = true
 	}
 	return p
 }
@@ -716,7 +731,31 @@ func (p *pump) process(m Message) {
 		p.pgProcess(m)
 		return
 	}
+	if p.mariaApps[m.AppName] {
+		p.emit(m, mariaDBLine(m))
+		return
+	}
 	p.emit(m, m.Body)
+}
+
+// mariaDBLine turns a server_audit syslog body ("[info ]serverhost,user,
+// host,connid,queryid,operation,db,object,retcode") into the audit file's
+// line: "YYYYMMDD HH:MM:SS,serverhost,...".
+func mariaDBLine(m Message) []byte {
+	body := bytes.TrimSpace(m.Body)
+	if i := bytes.IndexByte(body, ','); i > 0 {
+		if sp := bytes.LastIndexByte(body[:i], ' '); sp >= 0 {
+			body = body[sp+1:] // server_audit_syslog_info
+		}
+	}
+	ts := m.Timestamp
+	if ts.IsZero() {
+		ts = m.Received
+	}
+	out := make([]byte, 0, 18+len(body))
+	out = ts.UTC().AppendFormat(out, "20060102 15:04:05")
+	out = append(out, ',')
+	return append(out, body...)
 }
 
 // emitRecord emits a PostgreSQL record one physical line at a time.

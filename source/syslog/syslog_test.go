@@ -94,14 +94,15 @@ func TestUDP5424(t *testing.T) {
 
 func TestTCP3164NewlineFramed(t *testing.T) {
 	c := newCollector()
-	rr := start(t, Options{Listen: []string{"tcp://127.0.0.1:0"}, Handler: c.handler, NoPG: true})
+	rr := start(t, Options{Listen: []string{"tcp://127.0.0.1:0"}, Handler: c.handler, NoPG: true, Location: time.UTC})
 	conn := dial(t, "tcp", rr.addr(t, "tcp"))
+	// MariaDB's server_audit records get the syslog time back in front.
 	write(t, conn, "<14>Nov 25 09:44:16 vm mysql-server_auditing: vm,app,127.0.0.1,3,0,CONNECT,shop,,0\r\n"+
 		"\n<14>Nov 25 09:44:17 vm mysql-server_auditing: vm,app,127.0.0.1,3,2,QUERY,shop,'SELECT 1',0\n"+
 		"<14>Nov 25 09:44:18 other postgres[9]: last without newline")
 	conn.(*net.TCPConn).CloseWrite()
 	g := c.wait(t, 3)
-	if g[0].text != "vm,app,127.0.0.1,3,0,CONNECT,shop,,0" || g[1].text != "vm,app,127.0.0.1,3,2,QUERY,shop,'SELECT 1',0" ||
+	if g[0].text != "20261125 09:44:16,vm,app,127.0.0.1,3,0,CONNECT,shop,,0" || g[1].text != "20261125 09:44:17,vm,app,127.0.0.1,3,2,QUERY,shop,'SELECT 1',0" ||
 		g[2].text != "last without newline" {
 		t.Fatalf("got %+v", g)
 	}

@@ -80,6 +80,9 @@ type Options struct {
 	Ready func() error
 	// Ingest receives POST /ingest/{source}; nil disables the route (404).
 	Ingest IngestFunc
+	// IngestPaths are more ingest routes: URL path -> source name (an
+	// http source's configured `path`).
+	IngestPaths map[string]string
 	// MaxBodyBytes bounds a request body, before and after gzip
 	// decompression; 0 means DefaultMaxBodyBytes. Beyond it: 413.
 	MaxBodyBytes int64
@@ -185,6 +188,15 @@ func New(opt Options) (*Server, error) {
 	}
 	if opt.Ingest != nil {
 		mux.HandleFunc("POST /ingest/{source}", s.handleIngest)
+		for path, source := range opt.IngestPaths {
+			if path == "/ingest/"+source {
+				continue
+			}
+			mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+				r.SetPathValue("source", source)
+				s.handleIngest(w, r)
+			})
+		}
 	}
 	s.handler = s.auth(mux)
 	return s, nil

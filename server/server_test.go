@@ -726,3 +726,22 @@ func TestIngestIdleClientTimesOut(t *testing.T) {
 		t.Fatalf("lines %v", got)
 	}
 }
+
+// TestIngestCustomPath: an http source's configured path reaches the
+// pipeline under that source's name.
+func TestIngestCustomPath(t *testing.T) {
+	var rec recorder
+	_, base := start(t, Options{Ingest: rec.ingest, IngestPaths: map[string]string{"/logs/vector": "vec", "/ingest/plain": "plain"}})
+	resp, out := do(t, nil, "POST", base+"/logs/vector", testToken, strings.NewReader(ndjson(2)), "Content-Type", "application/x-ndjson")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	for _, l := range rec.all() {
+		if l.File != "http:vec" {
+			t.Fatalf("line of source %q, want vec", l.File)
+		}
+	}
+	if resp, _ := do(t, nil, "POST", base+"/logs/vector", "", strings.NewReader(ndjson(1))); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("custom path without a token: %d", resp.StatusCode)
+	}
+}

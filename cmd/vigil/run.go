@@ -167,6 +167,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 	opts.Retention = store.Retention{MaxAge: cfg.Store.Retention.MaxAge, MaxBytes: cfg.Store.Retention.MaxSize}
 	var syslogs, kafkas []config.Source
 	httpSources := map[string]bool{}
+	ingestPaths := map[string]string{} // URL path -> http source
 	for _, s := range cfg.Sources {
 		switch s.Type {
 		case config.TypeFile:
@@ -177,6 +178,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 			})
 		case config.TypeHTTP:
 			httpSources[s.Name] = true
+			ingestPaths[s.Path] = s.Name
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
 				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
 			})
@@ -268,6 +270,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 			so.TLSCert, so.TLSKey = cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile
 		}
 		if len(httpSources) > 0 {
+			so.IngestPaths = ingestPaths
 			so.Ingest = func(ctx context.Context, source string, lines []parse.Line) error {
 				if !httpSources[source] {
 					return fmt.Errorf("no http source %q", source)

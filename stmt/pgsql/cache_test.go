@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigildb/vigil/event"
 	"github.com/vigildb/vigil/stmt/lex"
+	"github.com/vigildb/vigil/stmt/shapecache"
 )
 
 // Statements with the same shape whose literal values change the
@@ -52,7 +53,7 @@ func TestCacheSameShapeDifferentValues(t *testing.T) {
 	c.Classify("SELECT * FROM t WHERE id IN (4)")
 	c.Classify("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
 	c.Classify("INSERT INTO t VALUES (3, 'c')")
-	if n := c.cache.len(); n != 3 {
+	if n := c.cache.Len(); n != 3 {
 		t.Errorf("cache holds %d entries, want 3", n)
 	}
 }
@@ -199,7 +200,7 @@ func TestCacheBounded(t *testing.T) {
 	for i := range 5000 {
 		c.Classify(fmt.Sprintf("SELECT col%d FROM t", i))
 	}
-	if n := c.cache.len(); n > 1000+numShards {
+	if n := c.cache.Len(); n > 1000+shapecache.Shards {
 		t.Errorf("cache holds %d entries", n)
 	}
 }

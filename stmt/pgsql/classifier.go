@@ -31,6 +31,8 @@ import (
 
 	"github.com/vigildb/vigil/event"
 	"github.com/vigildb/vigil/stmt/mask"
+
+	"github.com/vigildb/vigil/stmt/shapecache"
 )
 
 // Options configure a Classifier. The zero value is usable.
@@ -54,7 +56,7 @@ type Options struct {
 // Classifier classifies statements. It is safe for concurrent use.
 type Classifier struct {
 	opts  Options
-	cache *cache
+	cache *shapecache.Cache[*Result]
 }
 
 // New returns a Classifier.
@@ -73,7 +75,7 @@ func New(opts Options) *Classifier {
 	}
 	c := &Classifier{opts: opts}
 	if opts.CacheSize > 0 {
-		c.cache = newCache(opts.CacheSize)
+		c.cache = shapecache.New[*Result](opts.CacheSize)
 	}
 	return c
 }
@@ -98,16 +100,16 @@ func (c *Classifier) Classify(text string) *Result {
 	}
 	bp := keyPool.Get().(*[]byte)
 	key := appendKey((*bp)[:0], text)
-	h := c.cache.hash(key)
+	h := c.cache.Hash(key)
 	if cap(key) <= 64<<10 {
 		*bp = key
 	}
 	keyPool.Put(bp)
-	if r := c.cache.get(h); r != nil {
+	if r := c.cache.Get(h); r != nil {
 		return r
 	}
 	r := c.analyze(text)
-	c.cache.put(h, r)
+	c.cache.Put(h, r)
 	return r
 }
 

@@ -31,7 +31,6 @@ import (
 
 	"github.com/vigildb/vigil/event"
 	"github.com/vigildb/vigil/stmt/mask"
-
 	"github.com/vigildb/vigil/stmt/shapecache"
 )
 

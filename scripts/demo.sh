@@ -22,6 +22,10 @@ What to try next (the events and alerts are also in ./vigil-data, the embedded s
   # the built-in detections, and what one of them does and how to tune it
   $bin rules list
   $bin rules show auth.failed_login_burst
-  # your own logs: stderr (any log_line_prefix), csvlog, jsonlog
+  # your own logs: PostgreSQL stderr (any log_line_prefix), csvlog, jsonlog; MariaDB
+  # server_audit, MySQL audit JSON; Azure resource logs (formats are detected)
   $bin replay /var/log/postgresql/*.log
+  $bin replay testdata/azure/*
+  # posture: a weak Cosmos DB account as 'az cosmosdb show' prints it
+  $bin scan --azure-resource posture/testdata/azure/cosmos-weak.json
 MSG

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -63,6 +64,10 @@ type LiveMetrics interface {
 	AddEvents(source string, n int)
 	AddParseFailures(source string, n int)
 }
+
+// StreamsStateName is the name under which Live saves, with the detection
+// state, how far each redelivering stream (Kafka partition) was processed.
+const StreamsStateName = "streams"
 
 // StateName is the name under which Live saves the detection engine's state
 // in the store.
@@ -221,6 +226,21 @@ type liveParser struct {
 	offSeen bool
 }
 
+// safe is the offset up to which a redelivering stream's lines are
+// processed and no event of theirs is held by the parser.
+func (lp *liveParser) safe() (int64, bool) {
+	if !lp.offSeen {
+		return 0, false
+	}
+	safe := lp.maxOff
+	if h, ok := lp.p.(parse.Holder); ok {
+		if off, _, held := h.Pending(); held && off-1 < safe {
+			safe = off - 1
+		}
+	}
+	return safe, true
+}
+
 // liveCheckpoint is what Live saves per file. It is taken when the
 // detection state is saved, in the same transaction: Offset is where the
 // file was read to then, or earlier, the first line of an event the parser
@@ -271,6 +291,10 @@ type live struct {
 	logged     map[string]bool
 	lagSince   map[string]time.Time      // per source and path: since when reading is behind the file end
 	resumed    map[string]liveCheckpoint // saved checkpoints by source and file identity, until the file's parser is made
+	// streamSafe: by source and Line.File of redelivering streams, the
+	// offset processed as of the last state save (loaded at start, then
+	// moved on by each save); committable reads it.
+	streamSafe map[string]int64
 	lastSave   time.Time
 	batches    int // since the last state save
 	dirty      bool
@@ -385,6 +409,7 @@ func newLive(opts LiveOptions) (*live, error) {
 		logged:     map[string]bool{},
 		lagSince:   map[string]time.Time{},
 		resumed:    map[string]liveCheckpoint{},
+		streamSafe: map[string]int64{},
 	}, nil
 }
 
@@ -401,6 +426,13 @@ func (l *live) run(ctx context.Context) error {
 			return fmt.Errorf("load detection state: %w", err)
 		}
 		l.log.Info("detection state loaded", "clock", l.eng.Clock())
+		if sd, err := l.st.LoadState(ctx, StreamsStateName); err == nil {
+			if err := json.Unmarshal(sd, &l.streamSafe); err != nil {
+				return fmt.Errorf("load stream positions: %w", err)
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	var tailers []*file.Tailer
 	for _, f := range l.opts.Files {
@@ -707,6 +739,10 @@ func (l *live) Feed(ctx context.Context, source string, lines []parse.Line) erro
 				l.log.Error("cannot read stream", "source", source, "file", lines[i].File, "err", err)
 				return err
 			}
+			if v, ok := l.streamSafe[key]; ok && src.redelivers {
+				// Processed before the restart, as the saved state says.
+				lp.maxOff, lp.offSeen = v, true
+			}
 			l.parsers[key] = lp
 		}
 		seg := lines[i:j]
@@ -718,8 +754,11 @@ func (l *live) Feed(ctx context.Context, source string, lines []parse.Line) erro
 	}
 	l.stats.Batches++
 	l.batches++
+	// A redelivering stream's source commits only what a saved state
+	// covers (Committable): save it with every batch, so commits follow.
+	withState := l.stateDue() || src.redelivers
 	for attempt, wait := 1, l.opts.RetryMin; ; attempt++ {
-		err := l.write(ctx, nil, l.stateDue())
+		err := l.write(ctx, nil, withState)
 		if err == nil {
 			return nil
 		}
@@ -862,7 +901,16 @@ func (l *live) stateDue() bool {
 func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool) error {
 	b := store.Batch{Events: l.events, Checkpoints: cps, Alerts: l.alerts, Quarantine: l.quarantine}
 	var anchors map[*liveParser]liveCheckpoint
+	var streams map[string]int64
 	if withState {
+		streams = maps.Clone(l.streamSafe)
+		for key, lp := range l.parsers {
+			if lp.src.redelivers {
+				if v, ok := lp.safe(); ok {
+					streams[key] = v
+				}
+			}
+		}
 		var acps []store.Checkpoint
 		var err error
 		if anchors, acps, err = l.anchors(); err != nil {
@@ -875,6 +923,13 @@ func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool
 			return fmt.Errorf("save detection state: %w", err)
 		}
 		b.States = map[string][]byte{StateName: buf.Bytes()}
+		if len(streams) > 0 {
+			sd, err := json.Marshal(streams)
+			if err != nil {
+				return fmt.Errorf("save stream positions: %w", err)
+			}
+			b.States[StreamsStateName] = sd
+		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -887,6 +942,9 @@ func (l *live) write(ctx context.Context, cps []store.Checkpoint, withState bool
 		l.lastSave, l.batches, l.dirty = l.opts.Now(), 0, false
 		for lp, a := range anchors {
 			lp.anchor = a
+		}
+		if streams != nil {
+			l.streamSafe = streams
 		}
 	}
 	return nil
@@ -1072,4 +1130,16 @@ func (l *live) reloadRules(sources []detect.Source) (int, error) {
 	l.dirty = true
 	l.log.Info("rules reloaded", "rules", len(rs.Rules))
 	return len(rs.Rules), nil
+}
+
+// Committable returns the offset up to which the lines of a redelivering
+// stream's file (a Kafka partition) are processed, stored and covered by
+// the saved detection state, with no event of theirs held by a parser:
+// what the source may commit. Records after it are delivered again after
+// a crash, and their events re-created.
+func (r *LiveRunner) Committable(source, file string) (int64, bool) {
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	v, ok := r.l.streamSafe[source+"\x00"+file]
+	return v, ok
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vigildb/vigil/detect"
+	"github.com/vigildb/vigil/parse"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -578,5 +580,70 @@ func TestLiveReloadRetentionLag(t *testing.T) {
 	}
 	if drops == 0 {
 		t.Errorf("the rule added by the reload never fired: %v", got)
+	}
+}
+
+// TestLiveRedeliveredStreamAfterRestart: a Kafka-like stream re-delivers,
+// after a restart, records the previous run had processed (their commit
+// was lost). The saved stream positions keep them from the engine: the
+// burst counts each failed login once.
+func TestLiveRedeliveredStreamAfterRestart(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	line := func(i int) parse.Line {
+		text := fmt.Sprintf(`{"time":"2026-11-25T10:00:%02dZ","source":{"name":"k"},"db":{"system":{"name":"postgresql"}},"user":{"name":"u%d"},"client":{"address":"203.0.113.9"},"event":{"category":"authentication","action":"login_failed","outcome":"failure"}}`, i, i)
+		return parse.Line{Text: []byte(text), File: "kafka:t/0", Offset: int64(i), No: int64(i + 1)}
+	}
+	run := func(lines []parse.Line) {
+		t.Helper()
+		st, err := store.Open(dataDir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		r, err := NewLive(LiveOptions{Store: st, Streams: []StreamSource{{Name: "k", InputFormat: "events", Redelivers: true}},
+			TickEvery: -1, IdleFlush: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		if err := r.Feed(context.Background(), "k", lines); err != nil {
+			t.Fatal(err)
+		}
+		if off, ok := r.Committable("k", "kafka:t/0"); !ok || off != lines[len(lines)-1].Offset {
+			t.Errorf("Committable = %d, %v; want %d", off, ok, lines[len(lines)-1].Offset)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	run([]parse.Line{line(0), line(1), line(2), line(3)})
+	// After the restart: 0-3 again (their commit was lost), then 4 and 5.
+	run([]parse.Line{line(0), line(1), line(2), line(3), line(4), line(5)})
+
+	st, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	as, err := st.ListAlerts(context.Background(), store.AlertFilter{RuleID: "auth.failed_login_burst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Count != 6 {
+		var got []string
+		for _, a := range as {
+			got = append(got, fmt.Sprintf("%s count=%d", a.RuleID, a.Count))
+		}
+		t.Fatalf("burst alerts %v, want one with count 6 (each login once)", got)
+	}
+	evs, err := st.SearchEvents(context.Background(), store.EventFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 6 {
+		t.Fatalf("%d events stored, want 6", len(evs))
 	}
 }

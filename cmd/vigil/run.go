@@ -342,6 +342,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 			SASL: kafka.SASL{User: s.SASLUser, Password: s.SASLPassword.Value()},
 		}
 		name := s.Name
+		ko.Committable = func(file string) (int64, bool) { return runner.Committable(name, file) }
 		src, err := kafka.New(ko, func(ctx context.Context, lines []parse.Line) error { return runner.Feed(ctx, name, lines) })
 		if err != nil {
 			return fmt.Errorf("source %s: %w", s.Name, err)

@@ -87,6 +87,14 @@ type Options struct {
 	// ConnectionString is an Azure Event Hubs connection string (see the
 	// package doc). Exclusive with SASL.
 	ConnectionString string
+	// Committable, when set, bounds what is committed per partition: the
+	// offset (of Line.File "kafka:TOPIC/PARTITION") up to which the
+	// consumer of the lines has really finished with them — stored, and
+	// no event still held back waiting for a later record (the live
+	// pipeline's LiveRunner.Committable). Without it a batch is committed
+	// once feed returns nil. Records beyond it stay uncommitted until a
+	// later batch moves it on; after a crash they are delivered again.
+	Committable func(file string) (offset int64, ok bool)
 	// StartFrom is where a partition without a committed offset starts:
 	// "earliest" (default) or "latest".
 	StartFrom string
@@ -557,12 +565,19 @@ func (s *Source) markFed(fetches kgo.Fetches) {
 			return
 		}
 		last := p.Records[n-1]
+		eo := kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+		if s.opts.Committable != nil {
+			c, ok := s.opts.Committable("kafka:" + p.Topic + "/" + strconv.FormatInt(int64(p.Partition), 10))
+			if !ok {
+				return // nothing of this partition is finished with yet
+			}
+			eo.Offset = min(eo.Offset, c+1)
+		}
 		ps := s.pending[p.Topic]
 		if ps == nil {
 			ps = map[int32]kgo.EpochOffset{}
 			s.pending[p.Topic] = ps
 		}
-		eo := kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
 		if cur, ok := ps[p.Partition]; !ok || cur.Less(eo) {
 			ps[p.Partition] = eo
 		}

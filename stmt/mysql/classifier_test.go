@@ -255,6 +255,9 @@ func TestCacheKeyConsistency(t *testing.T) {
 		{"SELECT LOAD_FILE('/a')", "SELECT LOAD_FILE('/b')"},
 		{"GRANT SELECT ON *.* TO 'a'@'%'", "GRANT SELECT ON *.* TO 'b'@'%'"},
 		{"SELECT * FROM T", "SELECT * FROM t"},
+		// Digits running on into a word make an identifier (found by FuzzClassify).
+		{"CaLL 1111e_rge_urge_meraaaaaaaaaaaaaa", "CaLL 2222e_rge_urge_meraaaaaaaaaaaaaa"},
+		{"SELECT * FROM 1abc", "SELECT * FROM 2abc"},
 	} {
 		if string(appendKey(nil, p[0])) == string(appendKey(nil, p[1])) {
 			t.Errorf("%q and %q share a key", p[0], p[1])

@@ -126,7 +126,9 @@ func tokens(dst []byte, text string, summary bool) []byte {
 				dst = append(dst, raw...)
 				dst = keySep(dst, text, t)
 			case t.Kind == lex.Number:
-				if allDigits(raw) {
+				// Digits that run on into a word are an identifier to
+				// MySQL (1e_tbl, 123abc): not a literal.
+				if allDigits(raw) && !identByte(text, t.End) {
 					dst = keySep(append(dst, '0'), text, t)
 				} else {
 					dst = append(dst, raw...)
@@ -219,4 +221,13 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// identByte reports whether text[i] continues an identifier.
+func identByte(text string, i int) bool {
+	if i >= len(text) {
+		return false
+	}
+	c := text[i]
+	return c == '_' || c == '$' || c >= 0x80 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

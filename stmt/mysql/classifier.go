@@ -32,7 +32,6 @@ package mysql
 import (
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/vigildb/vigil/event"
@@ -95,22 +94,8 @@ func (c *Classifier) Classify(text string) *Result {
 	if c.cache == nil || len(text) > c.opts.MaxParseBytes {
 		return c.analyze(text)
 	}
-	bp := keyPool.Get().(*[]byte)
-	key := appendKey((*bp)[:0], text)
-	h := c.cache.Hash(key)
-	if cap(key) <= 64<<10 {
-		*bp = key
-	}
-	keyPool.Put(bp)
-	if r := c.cache.Get(h); r != nil {
-		return r
-	}
-	r := c.analyze(text)
-	c.cache.Put(h, r)
-	return r
+	return c.cache.Do(text, appendKey, c.analyze)
 }
-
-var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Apply masks ev.DB.Query.Text (MySQL quoting rules), classifies it and
 // fills the event like pgsql.Classifier.Apply. Events without query text

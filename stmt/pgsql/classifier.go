@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -97,22 +96,8 @@ func (c *Classifier) Classify(text string) *Result {
 	if c.cache == nil || len(text) > c.opts.MaxParseBytes {
 		return c.analyze(text)
 	}
-	bp := keyPool.Get().(*[]byte)
-	key := appendKey((*bp)[:0], text)
-	h := c.cache.Hash(key)
-	if cap(key) <= 64<<10 {
-		*bp = key
-	}
-	keyPool.Put(bp)
-	if r := c.cache.Get(h); r != nil {
-		return r
-	}
-	r := c.analyze(text)
-	c.cache.Put(h, r)
-	return r
+	return c.cache.Do(text, appendKey, c.analyze)
 }
-
-var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendKey appends the cache key of text. Text the parser is never given
 // (NUL bytes, invalid UTF-8) gets a distinct key prefix, because its

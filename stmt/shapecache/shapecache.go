@@ -90,3 +90,27 @@ func (c *Cache[V]) Len() int {
 	}
 	return n
 }
+
+// Do returns the cached value for text's shape, computing and caching it
+// on a miss. key appends the shape key of text to dst (a pooled buffer).
+func (c *Cache[V]) Do(text string, key func(dst []byte, text string) []byte, compute func(string) V) V {
+	bp := keyPool.Get().(*[]byte)
+	k := key((*bp)[:0], text)
+	h := c.Hash(k)
+	if cap(k) <= 64<<10 {
+		*bp = k
+	}
+	keyPool.Put(bp)
+	s := &c.shards[h[0]%Shards]
+	s.mu.RLock()
+	v, ok := s.m[h]
+	s.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = compute(text)
+	c.Put(h, v)
+	return v
+}
+
+var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -18,12 +18,10 @@
 package mytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -39,6 +37,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/vigildb/vigil/internal/testproc"
 )
 
 // InstallHint is the command that installs what the harness needs.
@@ -283,15 +283,8 @@ func (s *Server) checkInstalled() (string, error) {
 	return installDB, nil
 }
 
-func tempRoot() string {
-	if d := os.TempDir(); len(d) <= 40 {
-		return d
-	}
-	return "/tmp"
-}
-
 func (s *Server) makeDirs() error {
-	dir, err := os.MkdirTemp(tempRoot(), dirPrefix)
+	dir, err := os.MkdirTemp(testproc.TempRoot(), dirPrefix)
 	if err != nil {
 		return err
 	}
@@ -373,15 +366,6 @@ func (s *Server) install(ctx context.Context, installDB string) error {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (s *Server) writeConf() error {
 	o := s.opts
 	set := [][2]string{
@@ -444,7 +428,7 @@ func (s *Server) writeConf() error {
 func (s *Server) start(ctx context.Context) error {
 	const attempts = 4
 	for i := 0; ; i++ {
-		p, err := freePort()
+		p, err := testproc.FreePort()
 		if err != nil {
 			return err
 		}
@@ -452,7 +436,7 @@ func (s *Server) start(ctx context.Context) error {
 		if err := s.writeConf(); err != nil {
 			return err
 		}
-		before := fileSize(s.ErrorLogPath())
+		before := testproc.FileSize(s.ErrorLogPath())
 		cmd := s.command(context.Background(), s.opts.Mariadbd, "--defaults-file="+filepath.Join(s.Dir, "my.cnf"))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -465,7 +449,7 @@ func (s *Server) start(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		log := readFrom(s.ErrorLogPath(), before)
+		log := testproc.ReadFrom(s.ErrorLogPath(), before)
 		_ = s.shutdown()
 		if i+1 < attempts && (strings.Contains(log, "Address already in use") || strings.Contains(log, "Can't start server: Bind")) {
 			s.t.Logf("mytest: port %d taken, retrying with another one", s.port)
@@ -584,72 +568,34 @@ func (s *Server) shutdown() error {
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
-	if waitGone(pid, 30*time.Second) {
+	if testproc.WaitGone(pid, 30*time.Second) {
 		s.pid = 0
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	if waitGone(pid, 5*time.Second) {
+	if testproc.WaitGone(pid, 5*time.Second) {
 		s.pid = 0
 		return fmt.Errorf("mariadbd pid %d needed SIGKILL to stop", pid)
 	}
 	return fmt.Errorf("mariadbd pid %d did not stop", pid)
 }
 
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z' && b[i+2] != 'X'
-	}
-	return true
-}
-
-func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
 // reapStale stops servers left by test processes that died without their
 // cleanups: only vigil-mytest-* directories whose owner is gone, and only a
 // mariadbd whose command line names that directory.
 func reapStale(t testing.TB) {
-	dirs, _ := filepath.Glob(filepath.Join(tempRoot(), dirPrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+	testproc.ReapStale(dirPrefix, func(dir string) bool {
+		pb, err := os.ReadFile(filepath.Join(dir, "mariadbd.pid"))
 		if err != nil {
-			continue
+			return true
 		}
-		owner, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || alive(owner) {
-			continue
+		pid, err := strconv.Atoi(strings.TrimSpace(string(pb)))
+		if err != nil || !testproc.Alive(pid) {
+			return true
 		}
-		if pb, err := os.ReadFile(filepath.Join(dir, "mariadbd.pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(pb))); err == nil && pid > 0 && alive(pid) {
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				if !bytes.Contains(cmdline, []byte(dir)) {
-					continue
-				}
-				t.Logf("mytest: stopping stale server pid %d in %s", pid, dir)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				if !waitGone(pid, 10*time.Second) {
-					continue
-				}
-			}
-		}
-		_ = os.RemoveAll(dir)
-	}
+		t.Logf("mytest: stopping stale server pid %d in %s", pid, dir)
+		return testproc.StopStale(pid, dir, syscall.SIGKILL)
+	})
 }
 
 func (s *Server) tail() string {
@@ -662,20 +608,4 @@ func (s *Server) tail() string {
 		lines = lines[len(lines)-30:]
 	}
 	return "--- tail of " + s.ErrorLogPath() + " ---\n" + strings.Join(lines, "\n")
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-func readFrom(path string, off int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigildb/vigil/internal/testproc"
 )
 
 func TestServer(t *testing.T) {
@@ -64,7 +66,7 @@ func TestServer(t *testing.T) {
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if testproc.Alive(pid) {
 		t.Fatalf("pid %d still alive after Stop", pid)
 	}
 }

@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vigildb/vigil/internal/testproc"
 )
 
 // InstallHint is the command that installs what the harness needs.
@@ -391,19 +393,10 @@ func (s *Server) checkInstalled() error {
 	return nil
 }
 
-// tempRoot is where server directories go: $TMPDIR unless that is too long
-// for a Unix socket path (108 bytes on Linux).
-func tempRoot() string {
-	if d := os.TempDir(); len(d) <= 40 {
-		return d
-	}
-	return "/tmp"
-}
-
 const dirPrefix = "vigil-pgtest-"
 
 func (s *Server) makeDirs() error {
-	dir, err := os.MkdirTemp(tempRoot(), dirPrefix)
+	dir, err := os.MkdirTemp(testproc.TempRoot(), dirPrefix)
 	if err != nil {
 		return err
 	}
@@ -581,24 +574,13 @@ func (s *Server) writeConf() error {
 	return s.writeFile(filepath.Join(s.DataDir, "pgtest.conf"), b.String())
 }
 
-// freePort asks the kernel for a free port on 127.0.0.1. Another process may
-// take it before the server binds: start retries with a new one.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (s *Server) startLog() string { return filepath.Join(s.Dir, "startup.log") }
 
 func (s *Server) start(ctx context.Context) error {
 	const attempts = 5
 	for i := 0; ; i++ {
 		if s.port == 0 || i > 0 {
-			p, err := freePort()
+			p, err := testproc.FreePort()
 			if err != nil {
 				return err
 			}
@@ -608,13 +590,13 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 		startLog := s.startLog()
-		before := fileSize(startLog)
+		before := testproc.FileSize(startLog)
 		out, err := s.command(ctx, "pg_ctl", "start", "-D", s.DataDir, "-l", startLog, "-w", "-t", "60").CombinedOutput()
 		if err == nil {
 			break
 		}
 		s.readPID() // a half-started postmaster is still ours to stop
-		log := readFrom(startLog, before)
+		log := testproc.ReadFrom(startLog, before)
 		if i+1 < attempts && strings.Contains(log, "could not bind") {
 			s.t.Logf("pgtest: port %d taken, retrying with another one", s.port)
 			continue
@@ -675,13 +657,13 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if out, err := s.command(ctx, "pg_ctl", "stop", "-D", s.DataDir, "-m", "fast", "-w", "-t", "30").CombinedOutput(); err != nil {
 		msgs = append(msgs, fmt.Sprintf("pg_ctl stop: %v: %s", err, bytes.TrimSpace(out)))
 	}
-	if waitGone(pid, 5*time.Second) {
+	if testproc.WaitGone(pid, 5*time.Second) {
 		s.pid = 0
 		return nil
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
 		_ = syscall.Kill(pid, sig)
-		if waitGone(pid, 5*time.Second) {
+		if testproc.WaitGone(pid, 5*time.Second) {
 			s.pid = 0
 			return fmt.Errorf("server pid %d needed %v to stop (%s)", pid, sig, strings.Join(msgs, "; "))
 		}
@@ -689,68 +671,25 @@ func (s *Server) shutdown(ctx context.Context) error {
 	return fmt.Errorf("server pid %d did not stop (%s)", pid, strings.Join(msgs, "; "))
 }
 
-// alive reports whether pid is a live (not zombie) process.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	// state is the field after "(comm)"
-	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z' && b[i+2] != 'X'
-	}
-	return true
-}
-
-func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
 // reapStale stops servers (and removes directories) that earlier test
 // processes left behind when they died without running their cleanups. It
 // only touches vigil-pgtest-* directories whose owner process is gone, and
 // only a postmaster whose command line names that directory's data dir.
 func reapStale(t testing.TB) {
-	dirs, _ := filepath.Glob(filepath.Join(tempRoot(), dirPrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "owner"))
-		if err != nil {
-			continue
-		}
-		owner, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || alive(owner) {
-			continue
-		}
+	testproc.ReapStale(dirPrefix, func(dir string) bool {
 		data := filepath.Join(dir, "data")
-		if pb, err := os.ReadFile(filepath.Join(data, "postmaster.pid")); err == nil {
-			first, _, _ := strings.Cut(string(pb), "\n")
-			if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && pid > 0 && alive(pid) {
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				if !bytes.Contains(cmdline, []byte(data)) {
-					continue
-				}
-				t.Logf("pgtest: stopping stale server pid %d in %s", pid, dir)
-				_ = syscall.Kill(pid, syscall.SIGQUIT)
-				if !waitGone(pid, 10*time.Second) {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-					if !waitGone(pid, 5*time.Second) {
-						continue
-					}
-				}
-			}
+		pb, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+		if err != nil {
+			return true
 		}
-		_ = os.RemoveAll(dir)
-	}
+		first, _, _ := strings.Cut(string(pb), "\n")
+		pid, err := strconv.Atoi(strings.TrimSpace(first))
+		if err != nil || !testproc.Alive(pid) {
+			return true
+		}
+		t.Logf("pgtest: stopping stale server pid %d in %s", pid, dir)
+		return testproc.StopStale(pid, data, syscall.SIGQUIT)
+	})
 }
 
 // tail is the end of the server's startup output and current stderr log, for
@@ -772,20 +711,4 @@ func (s *Server) tail() string {
 		return "(no server output)"
 	}
 	return b.String()
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-func readFrom(path string, off int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vigildb/vigil/internal/testproc"
 )
 
 // TestServer starts a server, logs in over TCP from a second loopback
@@ -85,7 +87,7 @@ func TestServer(t *testing.T) {
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if alive(pid) {
+	if testproc.Alive(pid) {
 		t.Errorf("postmaster %d still running after Stop", pid)
 	}
 }

@@ -202,10 +202,7 @@ docs/alerts.md plus status fields and history).`,
 				return notFound(err, args[0], *dir)
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetEscapeHTML(false)
-				enc.SetIndent("", "  ")
-				return enc.Encode(a)
+				return writeAlertJSON(cmd.Context(), cmd.OutOrStdout(), st, a) // with deliveries: notify.go
 			}
 			return writeAlertDetailAndDeliveries(cmd.Context(), cmd.OutOrStdout(), st, a) // deliveries: notify.go
 		},

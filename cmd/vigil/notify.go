@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,6 +141,23 @@ func writeAlertDeliveries(ctx context.Context, w io.Writer, st *store.Store, ale
 
 // writeAlertDetailAndDeliveries is `vigil alerts show`'s text output:
 // the alert, then its notifications.
+// writeAlertJSON writes the stored alert as JSON with its notification
+// deliveries (`deliveries`, omitted when there are none).
+func writeAlertJSON(ctx context.Context, w io.Writer, st *store.Store, a *store.Alert) error {
+	ds, err := notify.Deliveries(ctx, st, a.ID)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		*store.Alert
+		Deliveries []notify.Delivery `json:"deliveries,omitempty"`
+	}{a, ds}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
 func writeAlertDetailAndDeliveries(ctx context.Context, w io.Writer, st *store.Store, a *store.Alert) error {
 	if err := writeAlertDetail(w, a); err != nil {
 		return err

@@ -126,4 +126,17 @@ func TestNotifyStateInAlertsShow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Notifications:") || !strings.Contains(out, "hook") || !strings.Contains(out, "sent") {
 		t.Errorf("alerts show: exit %d\n%s%s", code, out, errOut)
 	}
+	// The JSON form carries the alert (SPEC §3 fields at the top) and its deliveries.
+	out, errOut, code = run(t, "", "alerts", "show", "--data-dir", dir, "--format", "json", "n1")
+	var got struct {
+		ID         string `json:"id"`
+		RuleID     string `json:"rule_id"`
+		Deliveries []struct {
+			Notifier, Status string
+		} `json:"deliveries"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.ID != "n1" || got.RuleID == "" ||
+		len(got.Deliveries) == 0 || got.Deliveries[0].Notifier != "hook" || got.Deliveries[0].Status != "sent" {
+		t.Errorf("alerts show --format json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
 }

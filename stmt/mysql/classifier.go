@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigildb/vigil/event"
+	"github.com/vigildb/vigil/stmt/classify"
 	"github.com/vigildb/vigil/stmt/mask"
 	"github.com/vigildb/vigil/stmt/shapecache"
 )
@@ -76,18 +77,8 @@ func New(opts Options) *Classifier {
 	return c
 }
 
-// Result is the classification of one statement text. Results are shared
-// between callers through the cache: treat them, and their slices, as
-// read-only (slices are clipped, so append copies).
-type Result struct {
-	Operation  string   // db.operation.name of the first statement: SELECT, DROP TABLE ...
-	ObjectType string   // db.object.type of the first statement: TABLE, USER ...
-	Objects    []string // db.collection.name: objects of all statements, db-qualified as written
-	Category   string   // event.category of the first statement
-	Summary    string   // db.query.summary: the text with literals stripped
-	// SQL holds sql.* (Audit is left empty).
-	SQL event.SQL
-}
+// Result is what Classify returns (see classify.Result).
+type Result = classify.Result
 
 // Classify classifies text, which may hold several statements.
 func (c *Classifier) Classify(text string) *Result {
@@ -110,38 +101,6 @@ func (c *Classifier) Apply(ev *event.Event) {
 	c.Classify(masked).Fill(ev)
 }
 
-// Fill copies the result into ev: db.operation.name, db.object.type,
-// db.collection.name, db.query.summary, event.category (only when empty:
-// the log parser's error/authentication stays) and sql.* (sql.audit is kept,
-// and operations the log parser already listed are kept in front).
-func (r *Result) Fill(ev *event.Event) {
-	if r.Operation != "" {
-		ev.DB.Operation.Name = r.Operation
-	}
-	if r.ObjectType != "" {
-		ev.DB.Object.Type = r.ObjectType
-	}
-	if len(r.Objects) > 0 {
-		ev.DB.Collection.Name = r.Objects
-	}
-	if r.Summary != "" {
-		ev.DB.Query.Summary = r.Summary
-	}
-	if ev.Event.Category == "" {
-		ev.Event.Category = r.Category
-	}
-	audit, prev := ev.SQL.Audit, ev.SQL.Operations
-	ev.SQL = r.SQL
-	ev.SQL.Audit = audit
-	if len(prev) > 0 {
-		ops := slices.Clone(prev)
-		for _, o := range r.SQL.Operations {
-			ops = appendUniq(ops, o)
-		}
-		ev.SQL.Operations = ops
-	}
-}
-
 // stmtRes is the classification of one statement.
 type stmtRes struct {
 	op, objType string
@@ -157,7 +116,7 @@ type stmtRes struct {
 
 func (s *stmtRes) addObject(name string) {
 	if name != "" {
-		s.objects = appendUniq(s.objects, name)
+		s.objects = classify.AppendUniq(s.objects, name)
 	}
 }
 
@@ -259,7 +218,7 @@ func (c *Classifier) analyze1(text string) *Result {
 	stmts, perr := a.statementsErr(text, 0)
 	r.SQL.ParseError = perr
 	for _, s := range stmts {
-		r.merge(s)
+		merge(r, s)
 	}
 	r.SQL.Stacked = len(stmts) > 1
 
@@ -315,7 +274,7 @@ func (c *Classifier) analyze1(text string) *Result {
 		sum = append(sum[:cut], " …"...)
 	}
 	r.Summary = string(sum)
-	r.clip()
+	r.Clip()
 	return r
 }
 
@@ -364,7 +323,7 @@ func stackedDanger(stmts []*stmtRes) bool {
 }
 
 // merge adds one statement (and the statements it runs) to the result.
-func (r *Result) merge(s *stmtRes) {
+func merge(r *Result, s *stmtRes) {
 	if s == nil {
 		return
 	}
@@ -373,19 +332,19 @@ func (r *Result) merge(s *stmtRes) {
 	}
 	q := &r.SQL
 	if s.op != "" && len(q.Operations) < maxList {
-		q.Operations = appendUniq(q.Operations, s.op)
+		q.Operations = classify.AppendUniq(q.Operations, s.op)
 	}
 	if s.objType != "" && len(q.ObjectTypes) < maxList {
-		q.ObjectTypes = appendUniq(q.ObjectTypes, s.objType)
+		q.ObjectTypes = classify.AppendUniq(q.ObjectTypes, s.objType)
 	}
 	for _, o := range s.objects {
 		if len(r.Objects) < maxList {
-			r.Objects = appendUniq(r.Objects, o)
+			r.Objects = classify.AppendUniq(r.Objects, o)
 		}
 	}
 	for _, o := range s.sql.Routines {
 		if len(q.Routines) < maxList {
-			q.Routines = appendUniq(q.Routines, o)
+			q.Routines = classify.AppendUniq(q.Routines, o)
 		}
 	}
 	q.NoWhere = q.NoWhere || s.sql.NoWhere
@@ -406,11 +365,11 @@ func (r *Result) merge(s *stmtRes) {
 	sr := s.sql.Role
 	for _, n := range sr.Names {
 		if len(q.Role.Names) < maxList {
-			q.Role.Names = appendUniq(q.Role.Names, n)
+			q.Role.Names = classify.AppendUniq(q.Role.Names, n)
 		}
 	}
 	for _, at := range sr.Attributes {
-		q.Role.Attributes = appendUniq(q.Role.Attributes, at)
+		q.Role.Attributes = classify.AppendUniq(q.Role.Attributes, at)
 	}
 	q.Role.Login = q.Role.Login || sr.Login
 	q.Role.Password = q.Role.Password || sr.Password
@@ -421,17 +380,17 @@ func (r *Result) merge(s *stmtRes) {
 	}
 	for _, p := range sg.Privileges {
 		if len(q.Grant.Privileges) < maxList {
-			q.Grant.Privileges = appendUniq(q.Grant.Privileges, p)
+			q.Grant.Privileges = classify.AppendUniq(q.Grant.Privileges, p)
 		}
 	}
 	for _, p := range sg.Roles {
 		if len(q.Grant.Roles) < maxList {
-			q.Grant.Roles = appendUniq(q.Grant.Roles, p)
+			q.Grant.Roles = classify.AppendUniq(q.Grant.Roles, p)
 		}
 	}
 	for _, p := range sg.Grantees {
 		if len(q.Grant.Grantees) < maxList {
-			q.Grant.Grantees = appendUniq(q.Grant.Grantees, p)
+			q.Grant.Grantees = classify.AppendUniq(q.Grant.Grantees, p)
 		}
 	}
 	q.Grant.All = q.Grant.All || sg.All
@@ -442,22 +401,6 @@ func (r *Result) merge(s *stmtRes) {
 		q.Setting = s.sql.Setting
 	}
 	for _, in := range s.inner {
-		r.merge(in)
+		merge(r, in)
 	}
-}
-
-// clip makes every slice's capacity equal its length, so that a caller who
-// appends to a shared cached slice gets a copy instead of corrupting it.
-func (r *Result) clip() {
-	r.Objects = slices.Clip(r.Objects)
-	q := &r.SQL
-	q.Operations = slices.Clip(q.Operations)
-	q.ObjectTypes = slices.Clip(q.ObjectTypes)
-	q.Routines = slices.Clip(q.Routines)
-	q.Injection = slices.Clip(q.Injection)
-	q.Role.Names = slices.Clip(q.Role.Names)
-	q.Role.Attributes = slices.Clip(q.Role.Attributes)
-	q.Grant.Privileges = slices.Clip(q.Grant.Privileges)
-	q.Grant.Roles = slices.Clip(q.Grant.Roles)
-	q.Grant.Grantees = slices.Clip(q.Grant.Grantees)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/vigildb/vigil/event"
+	"github.com/vigildb/vigil/stmt/classify"
 	"github.com/vigildb/vigil/stmt/lex"
 	"github.com/vigildb/vigil/stmt/mask"
 )
@@ -634,7 +635,7 @@ func lexRoutines(toks []ltok) []string {
 				continue
 			}
 		}
-		out = appendUniq(out, lex.Lower(name))
+		out = classify.AppendUniq(out, lex.Lower(name))
 	}
 	return out
 }
@@ -660,7 +661,7 @@ func lexical(st lstmt) *stmtRes {
 			if toks[k].isAny("from", "join", "into", "update", "table") && !toks[k+1].punct("(") &&
 				!toks[k+1].isAny("outfile", "dumpfile", "select") {
 				for _, n := range lexNames(toks, k+1, toks[k].w == "from") {
-					s.objects = appendUniq(s.objects, n)
+					s.objects = classify.AppendUniq(s.objects, n)
 				}
 			}
 		}
@@ -676,7 +677,7 @@ func lexical(st lstmt) *stmtRes {
 	case op == "CALL":
 		if n := lexNames(toks, nameAt, false); len(n) > 0 {
 			s.objects = n
-			s.sql.Routines = appendUniq(s.sql.Routines, lex.Lower(n[0]))
+			s.sql.Routines = classify.AppendUniq(s.sql.Routines, lex.Lower(n[0]))
 		}
 	case op == "CREATE USER" || op == "ALTER USER" || op == "DROP USER" || op == "CREATE ROLE" ||
 		op == "DROP ROLE" || op == "RENAME USER":
@@ -742,7 +743,7 @@ func lexUsers(toks []ltok, s *stmtRes, at int) {
 		if a == "" || nk == k {
 			break
 		}
-		s.objects = appendUniq(s.objects, a)
+		s.objects = classify.AppendUniq(s.objects, a)
 		k = nk
 		// Skip IDENTIFIED ... and other per-user options up to the next comma.
 		for k < len(toks) && !toks[k].punct(",") && !toks[k].is("to") {
@@ -885,7 +886,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 	flush()
 	if k < len(toks) && toks[k].is("on") {
 		for _, p := range privs {
-			g.Privileges = appendUniq(g.Privileges, p)
+			g.Privileges = classify.AppendUniq(g.Privileges, p)
 			if p == "ALL" || p == "ALL PRIVILEGES" {
 				g.All = true
 			}
@@ -903,7 +904,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 		}
 		lvl, nk := grantLevel(toks, k)
 		if lvl != "" {
-			s.objects = appendUniq(s.objects, lvl)
+			s.objects = classify.AppendUniq(s.objects, lvl)
 			if strings.HasSuffix(lvl, "*") && g.ObjectType == "TABLE" {
 				g.ObjectType = "DATABASE"
 				if lvl == "*.*" || lvl == "*" {
@@ -936,7 +937,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 			k++
 			continue
 		}
-		g.Grantees = appendUniq(g.Grantees, a)
+		g.Grantees = classify.AppendUniq(g.Grantees, a)
 		k = nk
 		// IDENTIFIED BY '...' per grantee (MySQL 5.x GRANT): a password is set.
 		for k < len(toks) && !toks[k].punct(",") && !toks[k].is("with") {

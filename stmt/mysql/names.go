@@ -104,13 +104,3 @@ func settingRank(s event.Setting) int {
 	}
 	return r
 }
-
-// appendUniq appends v unless present.
-func appendUniq(list []string, v string) []string {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
-	}
-	return append(list, v)
-}

@@ -3,6 +3,7 @@ package mysql
 import (
 	"errors"
 	"fmt"
+	"github.com/vigildb/vigil/stmt/classify"
 	"strings"
 	"sync"
 
@@ -82,13 +83,13 @@ func (c *collector) Enter(n ast.Node) (ast.Node, bool) {
 		if v.Schema.O == "" && c.ctes[v.Name.L] {
 			break
 		}
-		c.tables = appendUniq(c.tables, tableName(v))
+		c.tables = classify.AppendUniq(c.tables, tableName(v))
 	case *ast.FuncCallExpr:
 		name := v.FnName.L
 		if v.Schema.L != "" {
 			name = v.Schema.L + "." + name
 		}
-		c.funcs = appendUniq(c.funcs, name)
+		c.funcs = classify.AppendUniq(c.funcs, name)
 	}
 	return n, false
 }
@@ -134,7 +135,7 @@ func (s *stmtRes) scan(n ast.Node, reads bool) {
 	n.Accept(&cteCollector{into: c})
 	n.Accept(c)
 	for _, f := range c.funcs {
-		s.sql.Routines = appendUniq(s.sql.Routines, f)
+		s.sql.Routines = classify.AppendUniq(s.sql.Routines, f)
 	}
 	if reads {
 		for _, t := range c.tables {
@@ -267,7 +268,7 @@ func (a *analysis) node(n ast.StmtNode, depth int) *stmtRes {
 		for _, sp := range x.Specs {
 			name := accountName(sp.User)
 			s.addObject(name)
-			r.Names = appendUniq(r.Names, name)
+			r.Names = classify.AppendUniq(r.Names, name)
 			if sp.AuthOpt != nil && (sp.AuthOpt.ByAuthString || sp.AuthOpt.ByHashString) {
 				r.Password = true
 			}
@@ -283,13 +284,13 @@ func (a *analysis) node(n ast.StmtNode, depth int) *stmtRes {
 		for _, sp := range x.Specs {
 			name := accountName(sp.User)
 			s.addObject(name)
-			r.Names = appendUniq(r.Names, name)
+			r.Names = classify.AppendUniq(r.Names, name)
 			if sp.AuthOpt != nil && (sp.AuthOpt.ByAuthString || sp.AuthOpt.ByHashString) {
 				r.Password = true
 			}
 		}
 		if x.CurrentAuth != nil {
-			r.Names = appendUniq(r.Names, "current_user")
+			r.Names = classify.AppendUniq(r.Names, "current_user")
 			r.Password = r.Password || x.CurrentAuth.ByAuthString || x.CurrentAuth.ByHashString
 		}
 		s.sql.Role = r
@@ -328,22 +329,22 @@ func (a *analysis) node(n ast.StmtNode, depth int) *stmtRes {
 		s.op, s.objType, s.objects = "GRANT", "ROLE", nil
 		g := event.Grant{ObjectType: "ROLE", WithGrantOption: s.sql.Grant.WithGrantOption}
 		for _, r := range x.Roles {
-			g.Roles = appendUniq(g.Roles, roleName(r))
+			g.Roles = classify.AppendUniq(g.Roles, roleName(r))
 			s.addObject(roleName(r))
 		}
 		for _, u := range x.Users {
-			g.Grantees = appendUniq(g.Grantees, accountName(u))
+			g.Grantees = classify.AppendUniq(g.Grantees, accountName(u))
 		}
 		s.sql.Grant = g
 	case *ast.RevokeRoleStmt:
 		s.op, s.objType, s.objects = "REVOKE", "ROLE", nil
 		g := event.Grant{ObjectType: "ROLE", Revoke: true}
 		for _, r := range x.Roles {
-			g.Roles = appendUniq(g.Roles, roleName(r))
+			g.Roles = classify.AppendUniq(g.Roles, roleName(r))
 			s.addObject(roleName(r))
 		}
 		for _, u := range x.Users {
-			g.Grantees = appendUniq(g.Grantees, accountName(u))
+			g.Grantees = classify.AppendUniq(g.Grantees, accountName(u))
 		}
 		s.sql.Grant = g
 	case *ast.SetStmt:
@@ -464,7 +465,7 @@ func grantTree(s *stmtRes, privs []*ast.PrivElem, ot ast.ObjectTypeType, lvl *as
 			g.WithGrantOption = true
 		}
 		if name != "" {
-			g.Privileges = appendUniq(g.Privileges, name)
+			g.Privileges = classify.AppendUniq(g.Privileges, name)
 		}
 	}
 	g.ObjectType = "TABLE"
@@ -496,7 +497,7 @@ func grantTree(s *stmtRes, privs []*ast.PrivElem, ot ast.ObjectTypeType, lvl *as
 		}
 	}
 	for _, u := range users {
-		g.Grantees = appendUniq(g.Grantees, accountName(u.User))
+		g.Grantees = classify.AppendUniq(g.Grantees, accountName(u.User))
 		if u.AuthOpt != nil && (u.AuthOpt.ByAuthString || u.AuthOpt.ByHashString) {
 			s.sql.Role.Password = true
 		}

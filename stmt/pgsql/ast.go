@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vigildb/vigil/event"
+	"github.com/vigildb/vigil/stmt/classify"
 	"github.com/vigildb/vigil/stmt/mask"
 )
 
@@ -30,7 +31,7 @@ type stmtRes struct {
 
 func (s *stmtRes) addObject(name string) {
 	if name != "" {
-		s.objects = appendUniq(s.objects, name)
+		s.objects = classify.AppendUniq(s.objects, name)
 	}
 }
 
@@ -230,7 +231,7 @@ func (c *collector) walk(m protoreflect.Message) {
 		if v.Schemaname == "" && c.ctes[v.Relname] {
 			break
 		}
-		c.rels = appendUniq(c.rels, rangeVarName(v))
+		c.rels = classify.AppendUniq(c.rels, rangeVarName(v))
 	case *pg.CommonTableExpr:
 		if c.ctes == nil {
 			c.ctes = map[string]bool{}
@@ -319,7 +320,7 @@ func (s *stmtRes) scan(n protoreflect.ProtoMessage, reads bool) {
 	collectCTEs(m, c.ctes)
 	c.walk(m)
 	for _, f := range c.funcs {
-		s.sql.Routines = appendUniq(s.sql.Routines, f)
+		s.sql.Routines = classify.AppendUniq(s.sql.Routines, f)
 	}
 	if len(c.files) > 0 && s.sql.Copy == (event.Copy{}) {
 		s.sql.Copy = c.files[0]
@@ -481,7 +482,7 @@ func (a *analysis) node(n *pg.Node, text string, depth int) *stmtRes {
 			// ALTER GROUP g ADD|DROP USER u: a membership change.
 			s.op = "ALTER ROLE"
 			for _, u := range c.Options[0].GetDefElem().GetArg().GetList().GetItems() {
-				s.sql.Grant.Grantees = appendUniq(s.sql.Grant.Grantees, nodeRoleName(u))
+				s.sql.Grant.Grantees = classify.AppendUniq(s.sql.Grant.Grantees, nodeRoleName(u))
 			}
 			s.sql.Grant.Roles = []string{name}
 			s.sql.Grant.Revoke = c.Action < 0
@@ -518,12 +519,12 @@ func (a *analysis) node(n *pg.Node, text string, depth int) *stmtRes {
 		g.ObjectType = "ROLE"
 		for _, r := range c.GrantedRoles {
 			name := r.GetAccessPriv().GetPrivName()
-			g.Roles = appendUniq(g.Roles, name)
+			g.Roles = classify.AppendUniq(g.Roles, name)
 			s.addObject(name)
 		}
 		for _, r := range c.GranteeRoles {
 			name := nodeRoleName(r)
-			g.Grantees = appendUniq(g.Grantees, name)
+			g.Grantees = classify.AppendUniq(g.Grantees, name)
 			if name == "public" {
 				g.Public = true
 			}
@@ -793,12 +794,12 @@ func (a *analysis) node(n *pg.Node, text string, depth int) *stmtRes {
 	case *pg.Node_ReassignOwnedStmt:
 		s.op = "REASSIGN OWNED"
 		for _, r := range x.ReassignOwnedStmt.Roles {
-			s.sql.Role.Names = appendUniq(s.sql.Role.Names, nodeRoleName(r))
+			s.sql.Role.Names = classify.AppendUniq(s.sql.Role.Names, nodeRoleName(r))
 		}
 	case *pg.Node_DropOwnedStmt:
 		s.op = "DROP OWNED"
 		for _, r := range x.DropOwnedStmt.Roles {
-			s.sql.Role.Names = appendUniq(s.sql.Role.Names, nodeRoleName(r))
+			s.sql.Role.Names = classify.AppendUniq(s.sql.Role.Names, nodeRoleName(r))
 		}
 	case *pg.Node_ConstraintsSetStmt:
 		s.op = "SET CONSTRAINTS"
@@ -856,11 +857,11 @@ func roleOptions(s *stmtRes, role string, opts []*pg.Node, user bool) {
 		switch d.Defname {
 		case "superuser", "createrole", "createdb", "bypassrls":
 			if defBool(d) {
-				r.Attributes = appendUniq(r.Attributes, strings.ToUpper(d.Defname))
+				r.Attributes = classify.AppendUniq(r.Attributes, strings.ToUpper(d.Defname))
 			}
 		case "isreplication":
 			if defBool(d) {
-				r.Attributes = appendUniq(r.Attributes, "REPLICATION")
+				r.Attributes = classify.AppendUniq(r.Attributes, "REPLICATION")
 			}
 		case "canlogin":
 			login, loginSet = defBool(d), true
@@ -869,15 +870,15 @@ func roleOptions(s *stmtRes, role string, opts []*pg.Node, user bool) {
 		case "addroleto":
 			// IN ROLE x: the new role becomes a member of x.
 			for _, x := range d.GetArg().GetList().GetItems() {
-				s.sql.Grant.Roles = appendUniq(s.sql.Grant.Roles, nodeRoleName(x))
+				s.sql.Grant.Roles = classify.AppendUniq(s.sql.Grant.Roles, nodeRoleName(x))
 			}
-			s.sql.Grant.Grantees = appendUniq(s.sql.Grant.Grantees, role)
+			s.sql.Grant.Grantees = classify.AppendUniq(s.sql.Grant.Grantees, role)
 		case "rolemembers", "adminmembers":
 			// ROLE x / ADMIN x: x becomes a member of the new role.
 			for _, x := range d.GetArg().GetList().GetItems() {
-				s.sql.Grant.Grantees = appendUniq(s.sql.Grant.Grantees, nodeRoleName(x))
+				s.sql.Grant.Grantees = classify.AppendUniq(s.sql.Grant.Grantees, nodeRoleName(x))
 			}
-			s.sql.Grant.Roles = appendUniq(s.sql.Grant.Roles, role)
+			s.sql.Grant.Roles = classify.AppendUniq(s.sql.Grant.Roles, role)
 			if d.Defname == "adminmembers" {
 				s.sql.Grant.WithGrantOption = true
 			}
@@ -888,7 +889,7 @@ func roleOptions(s *stmtRes, role string, opts []*pg.Node, user bool) {
 	}
 	if login && (loginSet || user) {
 		r.Login = true
-		r.Attributes = appendUniq(r.Attributes, "LOGIN")
+		r.Attributes = classify.AppendUniq(r.Attributes, "LOGIN")
 	}
 }
 
@@ -912,7 +913,7 @@ func grantStmt(s *stmtRes, c *pg.GrantStmt) {
 		if name == "" {
 			continue
 		}
-		g.Privileges = appendUniq(g.Privileges, name)
+		g.Privileges = classify.AppendUniq(g.Privileges, name)
 		if name == "ALL" {
 			g.All = true
 		}
@@ -926,7 +927,7 @@ func grantStmt(s *stmtRes, c *pg.GrantStmt) {
 	}
 	for _, r := range c.Grantees {
 		name := nodeRoleName(r)
-		g.Grantees = appendUniq(g.Grantees, name)
+		g.Grantees = classify.AppendUniq(g.Grantees, name)
 		if name == "public" {
 			g.Public = true
 		}
@@ -1044,21 +1045,11 @@ func (a *analysis) doStmt(s *stmtRes, d *pg.DoStmt, text string, depth int) {
 	s.sql.DynamicExec = res.dynamic
 	s.inner = append(s.inner, res.inner...)
 	for _, r := range res.routines {
-		s.sql.Routines = appendUniq(s.sql.Routines, r)
+		s.sql.Routines = classify.AppendUniq(s.sql.Routines, r)
 	}
 	for _, o := range res.objects {
 		s.addObject(o)
 	}
-}
-
-// appendUniq appends v unless present (lists are short).
-func appendUniq(list []string, v string) []string {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
-	}
-	return append(list, v)
 }
 
 // alterObject fills ALTER <type> ... SET SCHEMA / OWNER TO: the command is

@@ -22,13 +22,13 @@ package pgsql
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/vigildb/vigil/event"
+	"github.com/vigildb/vigil/stmt/classify"
 	"github.com/vigildb/vigil/stmt/mask"
 	"github.com/vigildb/vigil/stmt/shapecache"
 )
@@ -78,18 +78,8 @@ func New(opts Options) *Classifier {
 	return c
 }
 
-// Result is the classification of one statement text. Results are shared
-// between callers through the cache: treat them, and their slices, as
-// read-only (slices are clipped, so append copies).
-type Result struct {
-	Operation  string   // db.operation.name of the first statement: SELECT, DROP TABLE ...
-	ObjectType string   // db.object.type of the first statement: TABLE, ROLE ...
-	Objects    []string // db.collection.name: objects of all statements, schema-qualified as written
-	Category   string   // event.category of the first statement
-	Summary    string   // db.query.summary: the text with literals stripped
-	// SQL holds sql.* (Audit is left empty).
-	SQL event.SQL
-}
+// Result is what Classify returns (see classify.Result).
+type Result = classify.Result
 
 // Classify classifies text, which may hold several statements.
 func (c *Classifier) Classify(text string) *Result {
@@ -125,35 +115,6 @@ func (c *Classifier) Apply(ev *event.Event) {
 	masked := mask.SQL(text)
 	ev.DB.Query.Text = masked
 	c.Classify(masked).Fill(ev)
-}
-
-// Fill copies the result into ev (see Apply).
-func (r *Result) Fill(ev *event.Event) {
-	if r.Operation != "" {
-		ev.DB.Operation.Name = r.Operation
-	}
-	if r.ObjectType != "" {
-		ev.DB.Object.Type = r.ObjectType
-	}
-	if len(r.Objects) > 0 {
-		ev.DB.Collection.Name = r.Objects
-	}
-	if r.Summary != "" {
-		ev.DB.Query.Summary = r.Summary
-	}
-	if ev.Event.Category == "" {
-		ev.Event.Category = r.Category
-	}
-	audit, prev := ev.SQL.Audit, ev.SQL.Operations
-	ev.SQL = r.SQL
-	ev.SQL.Audit = audit
-	if len(prev) > 0 {
-		ops := slices.Clone(prev)
-		for _, o := range r.SQL.Operations {
-			ops = appendUniq(ops, o)
-		}
-		ev.SQL.Operations = ops
-	}
 }
 
 // analysis is the state of one cache miss.
@@ -276,7 +237,7 @@ func (c *Classifier) analyze1(text string) *Result {
 	}
 	r.SQL.ParseError = perr
 	for _, s := range stmts {
-		r.merge(s)
+		merge(r, s)
 	}
 	r.SQL.Stacked = len(stmts) > 1
 
@@ -332,7 +293,7 @@ func (c *Classifier) analyze1(text string) *Result {
 		sum = append(sum[:cut], " …"...)
 	}
 	r.Summary = string(sum)
-	r.clip()
+	r.Clip()
 	return r
 }
 
@@ -383,7 +344,7 @@ func stackedDanger(stmts []*stmtRes) bool {
 }
 
 // merge adds one statement (and the statements it runs) to the result.
-func (r *Result) merge(s *stmtRes) {
+func merge(r *Result, s *stmtRes) {
 	if s == nil {
 		return
 	}
@@ -392,19 +353,19 @@ func (r *Result) merge(s *stmtRes) {
 	}
 	q := &r.SQL
 	if s.op != "" && len(q.Operations) < maxList {
-		q.Operations = appendUniq(q.Operations, s.op)
+		q.Operations = classify.AppendUniq(q.Operations, s.op)
 	}
 	if s.objType != "" && len(q.ObjectTypes) < maxList {
-		q.ObjectTypes = appendUniq(q.ObjectTypes, s.objType)
+		q.ObjectTypes = classify.AppendUniq(q.ObjectTypes, s.objType)
 	}
 	for _, o := range s.objects {
 		if len(r.Objects) < maxList {
-			r.Objects = appendUniq(r.Objects, o)
+			r.Objects = classify.AppendUniq(r.Objects, o)
 		}
 	}
 	for _, o := range s.sql.Routines {
 		if len(q.Routines) < maxList {
-			q.Routines = appendUniq(q.Routines, o)
+			q.Routines = classify.AppendUniq(q.Routines, o)
 		}
 	}
 	q.NoWhere = q.NoWhere || s.sql.NoWhere
@@ -424,10 +385,10 @@ func (r *Result) merge(s *stmtRes) {
 	// hide "ALTER ROLE x SUPERUSER" behind a harmless first statement.
 	sr := s.sql.Role
 	for _, n := range sr.Names {
-		q.Role.Names = appendUniq(q.Role.Names, n)
+		q.Role.Names = classify.AppendUniq(q.Role.Names, n)
 	}
 	for _, at := range sr.Attributes {
-		q.Role.Attributes = appendUniq(q.Role.Attributes, at)
+		q.Role.Attributes = classify.AppendUniq(q.Role.Attributes, at)
 	}
 	q.Role.Login = q.Role.Login || sr.Login
 	q.Role.Password = q.Role.Password || sr.Password
@@ -437,13 +398,13 @@ func (r *Result) merge(s *stmtRes) {
 		q.Grant.Revoke = sg.Revoke
 	}
 	for _, p := range sg.Privileges {
-		q.Grant.Privileges = appendUniq(q.Grant.Privileges, p)
+		q.Grant.Privileges = classify.AppendUniq(q.Grant.Privileges, p)
 	}
 	for _, p := range sg.Roles {
-		q.Grant.Roles = appendUniq(q.Grant.Roles, p)
+		q.Grant.Roles = classify.AppendUniq(q.Grant.Roles, p)
 	}
 	for _, p := range sg.Grantees {
-		q.Grant.Grantees = appendUniq(q.Grant.Grantees, p)
+		q.Grant.Grantees = classify.AppendUniq(q.Grant.Grantees, p)
 	}
 	q.Grant.All = q.Grant.All || sg.All
 	q.Grant.Public = q.Grant.Public || sg.Public
@@ -453,7 +414,7 @@ func (r *Result) merge(s *stmtRes) {
 		q.Setting = s.sql.Setting
 	}
 	for _, in := range s.inner {
-		r.merge(in)
+		merge(r, in)
 	}
 }
 
@@ -462,20 +423,4 @@ func (s *stmtRes) categoryName() string {
 		return s.category
 	}
 	return categoryOf(s.op)
-}
-
-// clip makes every slice's capacity equal its length, so that a caller who
-// appends to a shared cached slice gets a copy instead of corrupting it.
-func (r *Result) clip() {
-	r.Objects = slices.Clip(r.Objects)
-	q := &r.SQL
-	q.Operations = slices.Clip(q.Operations)
-	q.ObjectTypes = slices.Clip(q.ObjectTypes)
-	q.Routines = slices.Clip(q.Routines)
-	q.Injection = slices.Clip(q.Injection)
-	q.Role.Names = slices.Clip(q.Role.Names)
-	q.Role.Attributes = slices.Clip(q.Role.Attributes)
-	q.Grant.Privileges = slices.Clip(q.Grant.Privileges)
-	q.Grant.Roles = slices.Clip(q.Grant.Roles)
-	q.Grant.Grantees = slices.Clip(q.Grant.Grantees)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/vigildb/vigil/event"
+	"github.com/vigildb/vigil/stmt/classify"
 	"github.com/vigildb/vigil/stmt/lex"
 	"github.com/vigildb/vigil/stmt/mask"
 )
@@ -551,11 +552,11 @@ func lexRoutines(toks []ltok) []string {
 func appendRoutine(out []string, name string, sqlSyntax bool) []string {
 	if rest, ok := strings.CutPrefix(name, "pg_catalog."); ok {
 		if !sqlSyntax {
-			out = appendUniq(out, name)
+			out = classify.AppendUniq(out, name)
 		}
-		return appendUniq(out, rest)
+		return classify.AppendUniq(out, rest)
 	}
-	return appendUniq(out, name)
+	return classify.AppendUniq(out, name)
 }
 
 // lexical classifies a statement the parser rejected (or could not be given).
@@ -578,7 +579,7 @@ func (a *analysis) lexical(st lstmt) *stmtRes {
 		for k := 0; k+1 < len(toks); k++ {
 			if toks[k].isAny("from", "join", "into", "update", "table") && !toks[k+1].punct("(") {
 				for _, n := range lexNames(toks, k+1, toks[k].w == "from") {
-					s.objects = appendUniq(s.objects, n)
+					s.objects = classify.AppendUniq(s.objects, n)
 				}
 			}
 		}
@@ -706,7 +707,7 @@ func lexRole(toks []ltok, s *stmtRes, user bool) {
 				login = true
 				continue
 			}
-			r.Attributes = appendUniq(r.Attributes, a)
+			r.Attributes = classify.AppendUniq(r.Attributes, a)
 		}
 		if t.w == "nologin" {
 			nologin = true
@@ -720,7 +721,7 @@ func lexRole(toks []ltok, s *stmtRes, user bool) {
 	}
 	if login && !nologin {
 		r.Login = true
-		r.Attributes = appendUniq(r.Attributes, "LOGIN")
+		r.Attributes = classify.AppendUniq(r.Attributes, "LOGIN")
 	}
 }
 
@@ -755,7 +756,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 	if k < len(toks) && toks[k].is("on") {
 		for _, p := range privs {
 			p = strings.ToUpper(p)
-			g.Privileges = appendUniq(g.Privileges, p)
+			g.Privileges = classify.AppendUniq(g.Privileges, p)
 			if p == "ALL" {
 				g.All = true
 			}
@@ -793,7 +794,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 			if allIn {
 				n += ".*"
 			}
-			s.objects = appendUniq(s.objects, n)
+			s.objects = classify.AppendUniq(s.objects, n)
 		}
 		s.objType = g.ObjectType
 	} else {
@@ -824,7 +825,7 @@ func lexGrant(toks []ltok, s *stmtRes) {
 				g.Public = true
 				n = "public"
 			}
-			g.Grantees = appendUniq(g.Grantees, n)
+			g.Grantees = classify.AppendUniq(g.Grantees, n)
 			if nk > k {
 				k = nk - 1
 			}

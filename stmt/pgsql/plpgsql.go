@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/vigildb/vigil/stmt/classify"
 	"io"
 	"strconv"
 	"strings"
@@ -283,10 +284,10 @@ func (w *plWalk) expression(e string) {
 	s := &stmtRes{}
 	s.scan(tree.Stmts[0].Stmt, true)
 	for _, r := range s.sql.Routines {
-		w.res.routines = appendUniq(w.res.routines, r)
+		w.res.routines = classify.AppendUniq(w.res.routines, r)
 	}
 	for _, o := range s.objects {
-		w.res.objects = appendUniq(w.res.objects, o)
+		w.res.objects = classify.AppendUniq(w.res.objects, o)
 	}
 }
 
@@ -322,7 +323,7 @@ func (w *plWalk) dynamic(e string) {
 	s := &stmtRes{}
 	s.scan(val, false)
 	for _, r := range s.sql.Routines {
-		w.res.routines = appendUniq(w.res.routines, r)
+		w.res.routines = classify.AppendUniq(w.res.routines, r)
 	}
 	if sql != "" {
 		stmts, _ := w.a.statements(sql, w.depth+1)

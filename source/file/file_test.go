@@ -603,8 +603,16 @@ func TestBackPressure(t *testing.T) {
 	c.let(t)
 	c.let(t)
 	c.waitN(t, 20)
-	// The tailer is blocked handing over the third batch.
-	cps := h.tl.Checkpoints()
+	// The tailer is blocked handing over the third batch. The handler has
+	// taken the second batch's lines; the tailer records its checkpoint just
+	// after the handler returns, so wait for that, then check it stays there.
+	var cps []Checkpoint
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		cps = h.tl.Checkpoints()
+		if len(cps) == 1 && cps[0].LineNo >= 20 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(cps) != 1 || cps[0].LineNo != 20 || cps[0].Offset != int64(len(strings.Join(lines("l", 1, 20), ""))) {
 		t.Fatalf("Checkpoints() = %+v", cps)
 	}

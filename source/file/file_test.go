@@ -807,3 +807,30 @@ func TestToChan(t *testing.T) {
 		t.Errorf("batches kept after the handler returned changed: %+v", kept[0])
 	}
 }
+
+// TestResumeKeepsIdentity: a file resumed from a checkpoint at offset 0
+// (the daemon saves the position of a line whose event a parser still
+// held, which may be the first) keeps the checkpoint's identity, even one
+// taken when the file was still short (an empty fingerprint right after a
+// copytruncate): its lines were handed out under it, and event ids are
+// made from it. Growing the fingerprint here re-read the lines as another
+// file's.
+func TestResumeKeepsIdentity(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pg.log")
+	appendFile(t, p, lines("l", 1, 50)...)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := devIno(fi)
+	cp := Checkpoint{Identity: Identity{Dev: dev, Ino: ino, Gen: 1}, Path: p, Offset: 0, Size: fi.Size(), ModTime: fi.ModTime()}
+	c := newCollector()
+	start(t, c, Options{Patterns: []string{p}, Checkpoints: []Checkpoint{cp}})
+	got := c.waitN(t, 50)
+	for _, g := range got {
+		if g.ID != cp.Identity {
+			t.Fatalf("line %q delivered under %v, want the checkpoint's %v", g.Text, g.ID, cp.Identity)
+		}
+	}
+}

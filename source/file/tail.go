@@ -48,9 +48,13 @@ type tracked struct {
 	orphanAt   time.Time // when it stopped being live (or its last write, at startup)
 	successor  time.Time // when another file appeared at origPath
 	lastGrowth time.Time
-	oneShot    bool     // a static file (gzip, copy): read to EOF once
-	verify     bool     // check the fingerprint at the next round (resumed)
-	after      *tracked // not read before this one is done (rotation order)
+	oneShot    bool // a static file (gzip, copy): read to EOF once
+	verify     bool // check the fingerprint at the next round (resumed)
+	// handedOut: the identity was given to the Handler or came from a
+	// checkpoint, so it is fixed (event ids and checkpoints are keyed by
+	// it) even while lineStart is 0 (a resume from offset 0).
+	handedOut bool
+	after     *tracked // not read before this one is done (rotation order)
 
 	cp   Checkpoint // guarded by Tailer.mu
 	done bool       // guarded by Tailer.mu
@@ -368,7 +372,7 @@ func (t *Tailer) resume(ctx context.Context, matched map[string]match) error {
 				continue
 			}
 			tf := &tracked{path: path, f: f, r: f, key: k, id: cp.Identity,
-				readOff: cp.Offset, lineStart: cp.Offset, lineNo: cp.LineNo, verify: true,
+				readOff: cp.Offset, lineStart: cp.Offset, lineNo: cp.LineNo, verify: true, handedOut: true,
 				size: fi.Size(), mod: fi.ModTime(), lastGrowth: fi.ModTime()}
 			if _, ok := matched[path]; ok {
 				tf.live = true
@@ -392,7 +396,7 @@ func (t *Tailer) resume(ctx context.Context, matched map[string]match) error {
 				ck.dev, ck.ino = devIno(fi)
 			}
 			tf := &tracked{path: c.Name(), origPath: cp.Path, f: c, r: r, key: ck, id: cp.Identity,
-				readOff: cp.Offset, lineStart: cp.Offset, lineNo: cp.LineNo, oneShot: true}
+				readOff: cp.Offset, lineStart: cp.Offset, lineNo: cp.LineNo, oneShot: true, handedOut: true}
 			t.opts.Logger.Info("file source: resuming from a copy", "path", c.Name(), "was", cp.Path, "offset", cp.Offset)
 			t.add(tf)
 			continue
@@ -689,7 +693,7 @@ func (t *Tailer) checkTruncation(ctx context.Context, f *tracked) error {
 	changed := size != f.size || !mod.Equal(f.mod) || f.verify
 	f.verify = false
 	f.size, f.mod = size, mod
-	if f.lineStart == 0 && f.id.FPLen < FingerprintSize && size >= f.readOff {
+	if !f.handedOut && f.lineStart == 0 && f.id.FPLen < FingerprintSize && size >= f.readOff {
 		// Nothing delivered yet, so the identity has not been handed out:
 		// the fingerprint may still grow to cover the first line (or
 		// FingerprintSize bytes), which makes it stronger.
@@ -708,7 +712,7 @@ func (t *Tailer) checkTruncation(ctx context.Context, f *tracked) error {
 	t.opts.Logger.Info("file source: truncated", "path", f.path, "offset", f.readOff, "size", size)
 	if r, c := t.findCopy(f.id, f.readOff, f.path, t.glob()); c != nil {
 		cf := &tracked{path: c.Name(), origPath: f.path, f: c, r: r, key: f.key, id: f.id, readOff: f.readOff,
-			lineStart: f.lineStart, lineNo: f.lineNo, buf: f.buf, over: f.over, oneShot: true}
+			lineStart: f.lineStart, lineNo: f.lineNo, buf: f.buf, over: f.over, oneShot: true, handedOut: true}
 		for {
 			n, eof, err := t.read(ctx, cf)
 			if err != nil {
@@ -735,6 +739,7 @@ func (t *Tailer) checkTruncation(ctx context.Context, f *tracked) error {
 		return err
 	}
 	f.id.Gen++
+	f.handedOut = false
 	fingerprintOf(f.f, size, &f.id)
 	f.readOff, f.lineStart, f.lineNo, f.buf, f.over = 0, 0, 0, f.buf[:0], 0
 	t.mu.Lock()
@@ -844,6 +849,7 @@ func (t *Tailer) flush(ctx context.Context, f *tracked, final bool) error {
 	}
 	b := Batch{Source: t.opts.Source, Identity: f.id, Lines: t.lines, Truncated: t.trunc, Final: final, Checkpoint: cp}
 	if len(b.Lines) > 0 || final {
+		f.handedOut = true
 		if err := t.opts.Handler(ctx, b); err != nil {
 			return err
 		}

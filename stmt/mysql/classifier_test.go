@@ -281,10 +281,18 @@ func TestApplyMasksAndFills(t *testing.T) {
 	}
 }
 
+// TestConcurrent classifies from several goroutines, with a small cache and
+// with none (every call parses: pooled TiDB parsers change hands between
+// goroutines; run under -race by make test).
 func TestConcurrent(t *testing.T) {
-	c := New(Options{CacheSize: 64})
+	for _, size := range []int{64, -1} {
+		concurrent(t, New(Options{CacheSize: size}))
+	}
+}
+
+func concurrent(t *testing.T, c *Classifier) {
 	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
+	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vigildb/vigil/stmt/classify"
+	"slices"
 	"strings"
 	"sync"
 
@@ -43,7 +44,10 @@ func parseTiDB(text string) (stmts []ast.StmtNode, err error) {
 	}()
 	stmts, _, err = p.Parse(text, "", "")
 	ok = true
-	return stmts, err
+	// The returned slice is the parser's own result buffer, which its next
+	// Parse overwrites once the parser is back in the pool: copy it (the
+	// nodes themselves are freshly allocated per parse).
+	return slices.Clone(stmts), err
 }
 
 // parseText prepares text for the parser: the server_audit plugin writes

@@ -86,16 +86,9 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 		}
 	}
 	// Encode outside the transaction: the write lock is held for less time.
-	bodies := make([]string, len(b.Events))
-	for i, ev := range b.Events {
-		if ev == nil {
-			return fmt.Errorf("store: %s: event %d is nil", op, i)
-		}
-		j, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("store: %s: encode event %q: %w", op, ev.ID, err)
-		}
-		bodies[i] = string(j) // TEXT, not BLOB: SQLite's JSON functions read a BLOB as JSONB
+	blocks, err := encodeBlocks(b.Events)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	alerts, err := encodeAlerts(b.Alerts)
 	if err != nil {
@@ -104,7 +97,7 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 	now := time.Now().UnixNano()
 	err = s.writeTx(ctx, func(stx *sql.Tx) error {
 		tx := wtx{stx, s}
-		if err := insertEvents(ctx, tx, b.Events, bodies); err != nil {
+		if _, err := insertBlocks(ctx, tx, blocks); err != nil {
 			return err
 		}
 		if testHookAfterEvents != nil {
@@ -136,56 +129,6 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 		return opErr(op, err)
 	}
 	return nil
-}
-
-// insertRows is how many events one INSERT statement carries: one
-// statement per row spends as much time in database/sql and the driver
-// (argument conversion, bind, step, reset) as in SQLite itself.
-const insertRows = 64
-
-const eventCols = 12 // columns of an event row in insertEvents
-
-// insertEvents inserts events (INSERT OR IGNORE), insertRows at a time.
-func insertEvents(ctx context.Context, tx wtx, events []*event.Event, bodies []string) error {
-	args := make([]any, 0, insertRows*eventCols)
-	for start := 0; start < len(events); start += insertRows {
-		chunk := events[start:min(start+insertRows, len(events))]
-		args = args[:0]
-		for i, ev := range chunk {
-			args = append(args, ev.Source.Name, nullStr(ev.ID), nanos(ev.Time),
-				nullStr(ev.User.Name), nullStr(ev.Client.Address), nullStr(ev.Session.ID),
-				nullStr(ev.DB.Namespace), nullStr(ev.Server.Address), nullStr(ev.Event.Category),
-				nullStr(ev.Event.Action), nullStr(ev.DB.Operation.Name), bodies[start+i])
-		}
-		_, err := tx.ExecContext(ctx, insertSQLs[len(chunk)], args...)
-		if err != nil {
-			return fmt.Errorf("events %q to %q: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
-		}
-	}
-	return nil
-}
-
-// insertSQLs[n] is the INSERT statement for n events (n <= insertRows).
-var insertSQLs = func() []string {
-	out := make([]string, insertRows+1)
-	for n := 1; n <= insertRows; n++ {
-		out[n] = insertSQL(n)
-	}
-	return out
-}()
-
-// insertSQL is the INSERT statement for n events.
-func insertSQL(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO events (source, event_id, ts, user, client, session, db, server, category, action, operation, body) VALUES `)
-	row := "(" + placeholders(eventCols) + ")"
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
 }
 
 // Checkpoints returns the saved checkpoints of source, one per file
@@ -244,80 +187,103 @@ type EventFilter struct {
 	Order string // OldestFirst (default) or NewestFirst
 }
 
-// where appends the filter's conditions and arguments.
-func (f EventFilter) where(conds []string, args []any) ([]string, []any) {
+// query turns f into a scan: the time range, the buckets to read (those
+// of the user or client when given), the blocks worth decompressing and
+// the test of each event.
+func (f EventFilter) query() (scanQuery, error) {
+	q := scanQuery{lo: minTS, hi: maxTS, limit: f.Limit}
 	if !f.Since.IsZero() {
-		conds, args = append(conds, "ts >= ?"), append(args, nanos(f.Since))
+		q.lo = nanos(f.Since)
 	}
 	if !f.Until.IsZero() {
-		conds, args = append(conds, "ts < ?"), append(args, nanos(f.Until))
+		q.hi = nanos(f.Until) - 1
 	}
-	for _, c := range []struct{ col, v string }{
-		{"source", f.Source}, {"user", f.User}, {"client", f.Client}, {"session", f.Session},
-		{"db", f.Database}, {"server", f.Server}, {"category", f.Category}, {"action", f.Action},
-	} {
-		if c.v != "" {
-			conds, args = append(conds, c.col+" = ?"), append(args, c.v)
+	switch strings.ToLower(f.Order) {
+	case "", OldestFirst:
+	case NewestFirst:
+		q.desc = true
+	default:
+		return q, fmt.Errorf("unknown order %q (want %q or %q)", f.Order, OldestFirst, NewestFirst)
+	}
+	var need []string // keys every block read must name
+	switch {
+	case f.User != "":
+		q.keys = []string{userKey(f.User)}
+	case f.Client != "":
+		q.keys = []string{clientKey(f.Client)}
+	}
+	if f.User != "" {
+		need = append(need, userKey(f.User))
+	}
+	if f.Client != "" {
+		need = append(need, clientKey(f.Client))
+	}
+	if f.Session != "" {
+		need = append(need, sessionKey(f.Session))
+	}
+	if len(need) > 0 {
+		q.block = func(keys []byte) bool {
+			for _, k := range need {
+				if !hasKey(keys, k) {
+					return false
+				}
+			}
+			return true
 		}
 	}
-	if f.Operation != "" {
-		conds, args = append(conds, "operation = ? COLLATE NOCASE"), append(args, f.Operation)
+	text := strings.ToLower(f.Text)
+	q.match = func(ev *event.Event) bool {
+		for _, c := range [...]struct{ want, got string }{
+			{f.Source, ev.Source.Name}, {f.User, ev.User.Name}, {f.Client, ev.Client.Address},
+			{f.Session, ev.Session.ID}, {f.Database, ev.DB.Namespace}, {f.Server, ev.Server.Address},
+			{f.Category, ev.Event.Category}, {f.Action, ev.Event.Action},
+		} {
+			if c.want != "" && c.want != c.got {
+				return false
+			}
+		}
+		if f.Operation != "" && !strings.EqualFold(f.Operation, ev.DB.Operation.Name) {
+			return false
+		}
+		return text == "" || strings.Contains(asciiLower(ev.DB.Query.Text), text)
 	}
-	if f.Text != "" {
-		conds = append(conds, `json_extract(body, '$.db.query.text') LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscaper.Replace(f.Text)+"%")
-	}
-	return conds, args
+	return q, nil
 }
 
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+// The widest time range: events of unknown time are stored as 0.
+const (
+	minTS = -1 << 63
+	maxTS = 1<<63 - 1
+)
+
+// asciiLower lowers ASCII letters only, as SQLite's LIKE did: a search is
+// case-insensitive for ASCII and exact for the rest.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
 
 // SearchEvents returns the events that match f, ordered by time.
 func (s *Store) SearchEvents(ctx context.Context, f EventFilter) ([]*event.Event, error) {
-	conds, args := f.where(nil, nil)
-	evs, err := s.queryEvents(ctx, conds, args, f.Order, f.Limit)
+	q, err := f.query()
+	if err != nil {
+		return nil, fmt.Errorf("store: search events: %w", err)
+	}
+	evs, err := s.scan(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: search events: %w", err)
 	}
 	return evs, nil
-}
-
-func (s *Store) queryEvents(ctx context.Context, conds []string, args []any, order string, limit int) ([]*event.Event, error) {
-	q := "SELECT body FROM events"
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
-	}
-	switch strings.ToLower(order) {
-	case "", OldestFirst:
-		q += " ORDER BY ts, seq"
-	case NewestFirst:
-		q += " ORDER BY ts DESC, seq DESC"
-	default:
-		return nil, fmt.Errorf("unknown order %q (want %q or %q)", order, OldestFirst, NewestFirst)
-	}
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	q += " LIMIT ?"
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*event.Event
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
-		}
-		ev := new(event.Event)
-		if err := json.Unmarshal(body, ev); err != nil {
-			return nil, fmt.Errorf("decode stored event: %w", err)
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
 }
 
 // Around returns the activity around an alert, for investigation: the
@@ -328,9 +294,8 @@ func (s *Store) queryEvents(ctx context.Context, conds []string, args []any, ord
 // Who counts as "the same" comes from the alert's entity, its group values
 // (user.name, client.address, session.id) and its evidence: the sessions,
 // on their server, since session ids such as backend pids are only unique
-// per server. A session is matched through its user (or client), which it
-// shares with all its events, so that the query stays on the indexes. An
-// alert with none of these has no surroundings: the result is empty.
+// per server. An alert with none of these has no surroundings: the result
+// is empty.
 func (s *Store) Around(ctx context.Context, alertID string, window time.Duration, limit int) ([]*event.Event, error) {
 	a, err := s.Alert(ctx, alertID)
 	if err != nil {
@@ -352,39 +317,66 @@ func (s *Store) Around(ctx context.Context, alertID string, window time.Duration
 			sessions[sess{ev.Server.Address, ev.Session.ID, ev.User.Name, ev.Client.Address}] = true
 		}
 	}
-	var who []string
-	var args []any
-	if len(users) > 0 {
-		who = append(who, "user IN ("+placeholders(len(users))+")")
-		args = append(args, users.args()...)
-	}
-	if len(clients) > 0 {
-		who = append(who, "client IN ("+placeholders(len(clients))+")")
-		args = append(args, clients.args()...)
-	}
-	for k := range sessions {
-		switch {
-		case users[k.user] || clients[k.client]:
-			continue // already matched as a whole
-		case k.user != "":
-			who, args = append(who, "(user = ? AND session = ?"), append(args, k.user, k.id)
-		case k.client != "":
-			who, args = append(who, "(client = ? AND session = ?"), append(args, k.client, k.id)
-		default: // not indexed: scans the window
-			who, args = append(who, "(session = ?"), append(args, k.id)
-		}
-		if k.server != "" {
-			who[len(who)-1] += " AND server = ?"
-			args = append(args, k.server)
-		}
-		who[len(who)-1] += ")"
-	}
-	if len(who) == 0 {
+	if len(users) == 0 && len(clients) == 0 && len(sessions) == 0 {
 		return nil, nil
 	}
-	conds := []string{"ts >= ?", "ts <= ?", "(" + strings.Join(who, " OR ") + ")"}
-	args = append([]any{nanos(a.FirstTime.Add(-window)), nanos(a.LastTime.Add(window))}, args...)
-	evs, err := s.queryEvents(ctx, conds, args, OldestFirst, limit)
+	// The buckets to read are those of the users and clients, and of the
+	// sessions' users or clients (a session shares them with all its
+	// events); a session known by neither means reading the whole window.
+	var keys, blockKeys []string
+	for u := range users {
+		keys = append(keys, userKey(u))
+	}
+	for c := range clients {
+		keys = append(keys, clientKey(c))
+	}
+	everyBucket := false
+	var extra []sess // sessions not matched through their user or client as a whole
+	for k := range sessions {
+		if users[k.user] || clients[k.client] {
+			continue
+		}
+		extra = append(extra, k)
+		switch {
+		case k.user != "":
+			keys = append(keys, userKey(k.user))
+		case k.client != "":
+			keys = append(keys, clientKey(k.client))
+		default:
+			everyBucket = true
+		}
+		blockKeys = append(blockKeys, sessionKey(k.id))
+	}
+	blockKeys = append(blockKeys, keys...)
+	q := scanQuery{
+		lo: nanos(a.FirstTime.Add(-window)), hi: nanos(a.LastTime.Add(window)), limit: limit, keys: keys,
+		block: func(b []byte) bool {
+			for _, k := range blockKeys {
+				if hasKey(b, k) {
+					return true
+				}
+			}
+			return false
+		},
+		match: func(ev *event.Event) bool {
+			if users[ev.User.Name] || clients[ev.Client.Address] {
+				return true
+			}
+			for _, k := range extra {
+				if ev.Session.ID == k.id && (k.server == "" || ev.Server.Address == k.server) &&
+					(k.user != "" && ev.User.Name == k.user ||
+						k.user == "" && k.client != "" && ev.Client.Address == k.client ||
+						k.user == "" && k.client == "") {
+					return true
+				}
+			}
+			return false
+		},
+	}
+	if everyBucket {
+		q.keys = nil
+	}
+	evs, err := s.scan(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: around alert %s: %w", alertID, err)
 	}

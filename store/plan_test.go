@@ -5,10 +5,8 @@ import (
 	"testing"
 )
 
-// TestQueryPlansUseIndexes guards the indexes the CLI relies on: a search
-// by user, client or time range, and Around (the shape it builds for an
-// alert with a user, a client and an evidence session), must not scan the
-// whole audit trail.
+// TestQueryPlansUseIndexes guards the indexes searches, retention and stats
+// rely on: none of them may scan the whole audit trail.
 func TestQueryPlansUseIndexes(t *testing.T) {
 	s := open(t, t.TempDir())
 	seed(t, s)
@@ -16,12 +14,19 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{`SELECT body FROM events WHERE user = ? ORDER BY ts, seq LIMIT 10`, []string{"events_user_ts"}},
-		{`SELECT body FROM events WHERE client = ? ORDER BY ts, seq LIMIT 10`, []string{"events_client_ts"}},
-		{`SELECT body FROM events WHERE ts >= ? AND ts < ? ORDER BY ts, seq LIMIT 10`, []string{"events_ts"}},
-		{`SELECT body FROM events WHERE ts >= ? AND ts <= ? AND (user IN (?) OR client IN (?) OR (user = ? AND session = ? AND server = ?)) ORDER BY ts, seq LIMIT 10`,
-			[]string{"events_user_ts", "events_client_ts"}},
-		{`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT 10)`, []string{"events_ts"}},
+		// A search by user or client: its buckets, then their blocks.
+		{`SELECT bucket FROM event_keys WHERE k = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket LIMIT ?`, []string{"USING PRIMARY KEY (k=? AND bucket>? AND bucket<?)"}},
+		{`SELECT id, min_ts, max_ts, keys FROM event_blocks WHERE bucket = ? AND max_ts >= ? AND min_ts <= ?`, []string{"INDEX event_blocks_bucket (bucket=? AND max_ts>?)"}},
+		// A time range: the next bucket with blocks.
+		{`SELECT min(bucket) FROM event_blocks WHERE bucket > ? AND bucket <= ?`, []string{"INDEX event_blocks_bucket (bucket>? AND bucket<?)"}},
+		{`SELECT max(bucket) FROM event_blocks WHERE bucket >= ? AND bucket < ?`, []string{"INDEX event_blocks_bucket (bucket>? AND bucket<?)"}},
+		// Retention.
+		{`SELECT id FROM event_blocks WHERE bucket < ? ORDER BY bucket LIMIT ?`, []string{"INDEX event_blocks_bucket (bucket<?)"}},
+		{`SELECT id FROM event_blocks ORDER BY bucket, max_ts LIMIT ?`, []string{"SCAN event_blocks USING COVERING INDEX event_blocks_bucket"}},
+		// Dedup: the blocks a write overlaps.
+		{overlapSQL, []string{"INDEX event_blocks_bucket (bucket=? AND max_ts>?)"}},
+		// Stats.
+		{`SELECT min(min_ts) FROM event_blocks WHERE bucket = (SELECT min(bucket) FROM event_blocks)`, []string{"INDEX event_blocks_bucket (bucket=?)"}},
 	} {
 		n := strings.Count(tt.query, "?")
 		args := make([]any, n)
@@ -44,7 +49,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		rows.Close()
 		text := strings.Join(plan, "\n")
 		for _, ix := range tt.want {
-			if !strings.Contains(text, "INDEX "+ix) || strings.Contains(text, "SCAN events\n") {
+			if !strings.Contains(text, ix) || strings.Contains(text, "SCAN ") && !strings.Contains(text, "SCAN event_blocks USING COVERING INDEX") {
 				t.Errorf("%s\nplan:\n%s\nwant index %s", tt.query, text, ix)
 			}
 		}

@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/vigildb/vigil/event"
 )
 
 // Retention bounds the audit trail. Zero fields do not limit.
@@ -48,17 +51,12 @@ func (s *Store) Prune(ctx context.Context, r Retention) (PruneResult, error) {
 			now = time.Now()
 		}
 		cutoff := nanos(now.Add(-r.MaxAge))
-		for {
-			n, err := s.deleteOldest(ctx, "WHERE ts < ?", []any{cutoff}, pruneChunk)
-			res.Events += n
-			if err != nil {
-				return res, opErr("prune by age", err)
-			}
-			if n < pruneChunk {
-				break
-			}
+		n, err := s.pruneBefore(ctx, cutoff)
+		res.Events += n
+		if err != nil {
+			return res, opErr("prune by age", err)
 		}
-		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		err = s.writeTx(ctx, func(tx *sql.Tx) error {
 			x, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE status = ? AND last_time < ?`, StatusResolved, cutoff)
 			if err != nil {
 				return err
@@ -78,19 +76,18 @@ func (s *Store) Prune(ctx context.Context, r Retention) (PruneResult, error) {
 		target := r.MaxBytes - r.MaxBytes/10
 		var pruned int64
 		for used > r.MaxBytes || pruned > 0 && used > target {
-			// Estimate the share of events to drop from the share of bytes
+			// Estimate the share of blocks to drop from the share of bytes
 			// over the cap; the loop corrects the estimate.
-			var lo, hi sql.NullInt64
-			if err := s.w.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM events`).Scan(&lo, &hi); err != nil {
+			var blocks int64
+			if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM event_blocks`).Scan(&blocks); err != nil {
 				return res, fmt.Errorf("store: prune by size: %w", wrapErr(err))
 			}
-			if !lo.Valid {
+			if blocks == 0 {
 				break // no events left; alerts and state are kept
 			}
-			rows := hi.Int64 - lo.Int64 + 1
-			n := int64(float64(rows)*float64(used-target)/float64(used)) + 1
-			n = max(min(n, pruneChunk), 100)
-			d, err := s.deleteOldest(ctx, "", nil, int(n))
+			n := int64(float64(blocks)*float64(used-target)/float64(used)) + 1
+			n = min(n, pruneBlocks)
+			d, err := s.deleteOldestBlocks(ctx, int(n))
 			res.Events += d
 			pruned += d
 			if err != nil {
@@ -122,19 +119,145 @@ func (s *Store) Prune(ctx context.Context, r Retention) (PruneResult, error) {
 	return res, nil
 }
 
-// deleteOldest deletes at most n of the oldest events matching where.
-func (s *Store) deleteOldest(ctx context.Context, where string, args []any, n int) (int64, error) {
+// pruneBlocks is how many blocks one delete transaction removes at most:
+// small enough that the daemon's writes and the CLI, waiting on the write
+// lock, are held up for milliseconds, not for the whole prune.
+const pruneBlocks = 200
+
+// pruneBefore deletes the events older than cutoff: whole blocks of older
+// buckets, then the older part of the blocks of cutoff's own bucket, then
+// the bucket keys of the buckets gone.
+func (s *Store) pruneBefore(ctx context.Context, cutoff int64) (int64, error) {
 	var deleted int64
+	for {
+		var n int64
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			n, err = deleteBlocks(ctx, tx, `SELECT id FROM event_blocks WHERE bucket < ? ORDER BY bucket LIMIT ?`, bucketOf(cutoff), pruneBlocks)
+			return err
+		})
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// The blocks that straddle the cutoff are rewritten with their newer
+	// events only.
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		x, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events `+where+` ORDER BY ts LIMIT ?)`,
-			append(args, n)...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, body FROM event_blocks WHERE bucket = ? AND min_ts < ?`, bucketOf(cutoff), cutoff)
 		if err != nil {
 			return err
 		}
-		deleted, err = x.RowsAffected()
+		type old struct {
+			id   int64
+			body []byte
+		}
+		var olds []old
+		for rows.Next() {
+			var o old
+			if err := rows.Scan(&o.id, &o.body); err != nil {
+				rows.Close()
+				return err
+			}
+			olds = append(olds, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, o := range olds {
+			lines, err := decodeBlock(o.body)
+			if err != nil {
+				return fmt.Errorf("block %d: %w", o.id, err)
+			}
+			var keep []*event.Event
+			for _, line := range lines {
+				ev := new(event.Event)
+				if err := json.Unmarshal(line, ev); err != nil {
+					return fmt.Errorf("block %d: %w", o.id, err)
+				}
+				if nanos(ev.Time) >= cutoff {
+					keep = append(keep, ev)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE id = ?`, o.id); err != nil {
+				return err
+			}
+			gone := int64(len(lines) - len(keep))
+			if _, err := tx.ExecContext(ctx, `UPDATE event_count SET n = n - ? WHERE id = 1`, gone); err != nil {
+				return err
+			}
+			deleted += gone
+			if len(keep) == 0 {
+				continue
+			}
+			blocks, err := encodeBlocks(keep)
+			if err != nil {
+				return err
+			}
+			for _, b := range blocks {
+				r := b.row()
+				if _, err := tx.ExecContext(ctx, `INSERT INTO event_blocks (id, bucket, min_ts, max_ts, n, ids, keys, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					o.id, b.bucket, r.minTS, r.maxTS, len(b.events), r.ids, r.keys, r.body); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return deleted, err
+	}
+	return deleted, s.pruneIndexes(ctx, cutoff)
+}
+
+// deleteBlocks deletes the blocks whose ids the query selects and returns
+// how many events they held.
+func deleteBlocks(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	var n sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT sum(n) FROM event_blocks WHERE id IN (`+query+`)`, args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE id IN (`+query+`)`, args...); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE event_count SET n = n - ? WHERE id = 1`, n.Int64); err != nil {
+		return 0, err
+	}
+	return n.Int64, nil
+}
+
+// deleteOldestBlocks deletes the n oldest blocks and the index rows older
+// than what is left.
+func (s *Store) deleteOldestBlocks(ctx context.Context, n int) (int64, error) {
+	var deleted int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		deleted, err = deleteBlocks(ctx, tx, `SELECT id FROM event_blocks ORDER BY bucket, max_ts LIMIT ?`, n)
 		return err
 	})
-	return deleted, err
+	if err != nil || deleted == 0 {
+		return deleted, err
+	}
+	var oldest sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, `SELECT min(min_ts) FROM event_blocks WHERE bucket = (SELECT min(bucket) FROM event_blocks)`).Scan(&oldest); err != nil {
+		return deleted, err
+	}
+	if !oldest.Valid {
+		oldest.Int64 = maxTS
+	}
+	return deleted, s.pruneIndexes(ctx, oldest.Int64)
+}
+
+// pruneIndexes deletes the bucket keys of buckets before cutoff's.
+func (s *Store) pruneIndexes(ctx context.Context, cutoff int64) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM event_keys WHERE bucket < ?`, bucketOf(cutoff))
+		return err
+	})
 }
 
 // usedBytes is the size of the pages in use in the main file.
@@ -161,12 +284,14 @@ type Stats struct {
 }
 
 // Stats counts the events and the alerts by status and measures the files.
-// Counting events reads an index, so its cost grows with the store; call it
-// at scrape intervals, not per event.
+// The event count is kept up to date by every write; the rest reads
+// indexes.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{Alerts: map[string]int64{StatusOpen: 0, StatusAck: 0, StatusResolved: 0}}
 	var oldest, newest sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(ts), max(ts) FROM events`).Scan(&st.Events, &oldest, &newest); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT n FROM event_count),
+		(SELECT min(min_ts) FROM event_blocks WHERE bucket = (SELECT min(bucket) FROM event_blocks)),
+		(SELECT max(max_ts) FROM event_blocks WHERE bucket = (SELECT max(bucket) FROM event_blocks))`).Scan(&st.Events, &oldest, &newest); err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
 	st.OldestEvent, st.NewestEvent = fromNanos(oldest.Int64), fromNanos(newest.Int64)

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+
+	"github.com/vigildb/vigil/event"
 )
 
 // migrations are the schema, one step per version: migrations[i] brings a
@@ -120,6 +123,86 @@ CREATE TABLE quarantine (
 	UNIQUE (source, file, offset)
 );
 `,
+	// 3: the audit trail in compressed blocks (blocks.go), replacing the
+	// row per event. convertEvents moves the rows of an older store over.
+	`
+-- The events of one write and one 10-second bucket, as zstd-compressed
+-- NDJSON in time order. keys lists the block's users, clients and sessions
+-- ("\0u:alice\0c:10.0.0.5\0s:4711\0"), read before the body to skip it.
+CREATE TABLE event_blocks (
+	id     INTEGER PRIMARY KEY,      -- insertion order
+	bucket INTEGER NOT NULL,         -- time / 10 s
+	min_ts INTEGER NOT NULL,
+	max_ts INTEGER NOT NULL,
+	n      INTEGER NOT NULL,         -- events in the block
+	-- Dedup: (time, hash of source.name and event.id) of each event with
+	-- an id, 16 bytes each. A re-read line has the same time and id, so its
+	-- stored copy is in a block of the same bucket whose times overlap.
+	ids    BLOB NOT NULL,
+	keys   BLOB NOT NULL,
+	body   BLOB NOT NULL
+);
+CREATE INDEX event_blocks_bucket ON event_blocks(bucket, max_ts);
+-- The buckets each user ("u:") and client address ("c:") appears in.
+CREATE TABLE event_keys (
+	k      TEXT NOT NULL,
+	bucket INTEGER NOT NULL,
+	PRIMARY KEY (k, bucket)
+) WITHOUT ROWID;
+CREATE TABLE event_count (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	n  INTEGER NOT NULL
+);
+INSERT INTO event_count (id, n) VALUES (1, 0);
+`,
+}
+
+// migrationSteps are Go steps run after the SQL of the same index, in the
+// same transaction.
+var migrationSteps = map[int]func(context.Context, wtx) error{
+	2: convertEvents,
+}
+
+// convertEvents moves the events of a version 2 store, a row each, into
+// blocks, oldest first, and drops the old table.
+func convertEvents(ctx context.Context, tx wtx) error {
+	var last int64 = -1
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT 5000`, last)
+		if err != nil {
+			return fmt.Errorf("read old events: %w", err)
+		}
+		var evs []*event.Event
+		for rows.Next() {
+			var body []byte
+			if err := rows.Scan(&last, &body); err != nil {
+				rows.Close()
+				return fmt.Errorf("read old events: %w", err)
+			}
+			ev := new(event.Event)
+			if err := json.Unmarshal(body, ev); err != nil {
+				rows.Close()
+				return fmt.Errorf("old event %d: %w", last, err)
+			}
+			evs = append(evs, ev)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read old events: %w", err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		blocks, err := encodeBlocks(evs)
+		if err != nil {
+			return err
+		}
+		if _, err := insertBlocks(ctx, tx, blocks); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DROP TABLE events`)
+	return err
 }
 
 // schemaVersion is the schema version this build writes.
@@ -153,6 +236,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+			if step := migrationSteps[v]; step != nil {
+				if err := step(ctx, wtx{tx, s}); err != nil {
+					return fmt.Errorf("migration %d: %w", v+1, err)
+				}
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1)
 			return err

@@ -21,8 +21,8 @@
 // and the checkpoints of the offsets they came from are written in the same
 // transaction (AppendEvents), such a loss rolls both back together and the
 // sources re-read the lines. Duplicates are then suppressed by the unique
-// key (time, source, event id), so nothing is lost and nothing is stored
-// twice.
+// key (time, hash of source and event id), so nothing is lost and nothing
+// is stored twice. Events are stored in compressed blocks (blocks.go).
 package store
 
 import (
@@ -89,6 +89,14 @@ func (t wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 }
 
+func (t wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, ok := t.s.prepared(query)
+	if !ok {
+		return t.Tx.QueryContext(ctx, query, args...)
+	}
+	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
 // prepared returns the statement for query if it was prepared when the
 // store was opened (prepare); others run unprepared. Preparing inside a
 // transaction is not possible: the writer has one connection, held by it.
@@ -100,10 +108,9 @@ func (s *Store) prepared(query string) (*sql.Stmt, bool) {
 	return st.(*sql.Stmt), true
 }
 
-// prepare compiles the statements every batch runs: the event INSERTs of
-// each chunk size.
+// prepare compiles the statements every batch runs.
 func (s *Store) prepare(ctx context.Context) error {
-	for _, q := range insertSQLs[1:] {
+	for _, q := range []string{overlapSQL, insertBlockSQL, insertKeysSQL, addCountSQL} {
 		st, err := s.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("store: prepare: %w", wrapErr(err))

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -19,6 +20,18 @@ func TestProcesses(t *testing.T) {
 	}
 	pid := cmd.Process.Pid
 	go cmd.Wait() // reap it, or it stays a zombie (which Alive counts as gone)
+	// Start returns when execve has closed the child's close-on-exec fds,
+	// which is before the kernel sets up the new command line: until then
+	// /proc/PID/cmdline reads empty (and StopStale rightly leaves it alone).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child's command line never appeared")
+		}
+		runtime.Gosched()
+	}
 	// Its command line does not name the marker: left alone.
 	if StopStale(pid, "no-such-marker", 15) || !Alive(pid) {
 		t.Fatal("StopStale stopped a process that is not ours")

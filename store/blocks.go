@@ -326,6 +326,71 @@ type scanQuery struct {
 	match  func(*event.Event) bool
 	desc   bool
 	limit  int
+	line   lineFilter // checked on an event's JSON before decoding it
+}
+
+// lineFilter is what the JSON of a matching event must contain: every one
+// of all, one of any (if any), and fold, case-insensitively (ASCII). It
+// never rejects a match (see needle); it spares decoding most of the rest.
+type lineFilter struct {
+	all, any [][]byte
+	fold     []byte // lower case
+}
+
+// needle is what the JSON of an event holds when one of its string fields
+// equals v: v encoded as a JSON string, quotes included. encoding/json
+// escapes character by character, so the encoded value contains the
+// encoding of any part of it: quote is false for a substring needle.
+func needle(v string, quote bool) []byte {
+	b, err := json.Marshal(v)
+	if err != nil || !utf8.ValidString(v) {
+		return nil
+	}
+	if !quote {
+		b = b[1 : len(b)-1]
+	}
+	return b
+}
+
+func (f *lineFilter) ok(line []byte) bool {
+	for _, n := range f.all {
+		if !bytes.Contains(line, n) {
+			return false
+		}
+	}
+	if len(f.any) > 0 {
+		found := false
+		for _, n := range f.any {
+			if bytes.Contains(line, n) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return len(f.fold) == 0 || containsFold(line, f.fold)
+}
+
+// containsFold reports whether s contains lower, ignoring ASCII case.
+func containsFold(s, lower []byte) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for ; j < len(lower); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				break
+			}
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // hit is a matching event and where it sorts.
@@ -524,6 +589,9 @@ func (s *Store) scanBucket(ctx context.Context, q scanQuery, b int64, need int) 
 			return nil, fmt.Errorf("block %d: %w", h.id, err)
 		}
 		for j, line := range lines {
+			if !q.line.ok(line) {
+				continue
+			}
 			ev := new(event.Event)
 			if err := json.Unmarshal(line, ev); err != nil {
 				return nil, fmt.Errorf("decode stored event (block %d, line %d): %w", h.id, j+1, err)

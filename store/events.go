@@ -231,7 +231,15 @@ func (f EventFilter) query() (scanQuery, error) {
 			return true
 		}
 	}
-	text := strings.ToLower(f.Text)
+	for _, v := range []string{f.Source, f.User, f.Client, f.Session, f.Database, f.Server, f.Category, f.Action} {
+		if n := needle(v, true); v != "" && n != nil {
+			q.line.all = append(q.line.all, n)
+		}
+	}
+	text := asciiLower(f.Text)
+	if n := needle(text, false); text != "" && n != nil {
+		q.line.fold = n
+	}
 	q.match = func(ev *event.Event) bool {
 		for _, c := range [...]struct{ want, got string }{
 			{f.Source, ev.Source.Name}, {f.User, ev.User.Name}, {f.Client, ev.Client.Address},
@@ -376,6 +384,18 @@ func (s *Store) Around(ctx context.Context, alertID string, window time.Duration
 	if everyBucket {
 		q.keys = nil
 	}
+	values := append(users.list(), clients.list()...)
+	for _, k := range extra {
+		values = append(values, k.id)
+	}
+	for _, v := range values {
+		n := needle(v, true)
+		if n == nil {
+			q.line.any = nil // cannot be checked on the JSON: decode every event
+			break
+		}
+		q.line.any = append(q.line.any, n)
+	}
 	evs, err := s.scan(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: around alert %s: %w", alertID, err)
@@ -391,8 +411,8 @@ func (s set) add(v string) {
 	}
 }
 
-func (s set) args() []any {
-	out := make([]any, 0, len(s))
+func (s set) list() []string {
+	out := make([]string, 0, len(s))
 	for v := range s {
 		out = append(out, v)
 	}

@@ -106,9 +106,7 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 			}
 		}
 		for _, cp := range b.Checkpoints {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (source, file, data, updated) VALUES (?, ?, ?, ?)
-				ON CONFLICT (source, file) DO UPDATE SET data = excluded.data, updated = excluded.updated`,
-				cp.Source, cp.File, string(cp.Data), now); err != nil {
+			if _, err := tx.ExecContext(ctx, saveCheckpointSQL, cp.Source, cp.File, string(cp.Data), now); err != nil {
 				return fmt.Errorf("checkpoint %s %q: %w", cp.Source, cp.File, err)
 			}
 		}
@@ -130,6 +128,9 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 	}
 	return nil
 }
+
+const saveCheckpointSQL = `INSERT INTO checkpoints (source, file, data, updated) VALUES (?, ?, ?, ?)
+	ON CONFLICT (source, file) DO UPDATE SET data = excluded.data, updated = excluded.updated`
 
 // Checkpoints returns the saved checkpoints of source, one per file
 // identity, ordered by file.

@@ -18,13 +18,15 @@ func saveState(ctx context.Context, tx wtx, name string, data []byte, now int64)
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO state (name, data, updated) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET data = excluded.data, updated = excluded.updated`, name, data, now)
+	_, err := tx.ExecContext(ctx, saveStateSQL, name, data, now)
 	if err != nil {
 		return fmt.Errorf("state %q: %w", name, err)
 	}
 	return nil
 }
+
+const saveStateSQL = `INSERT INTO state (name, data, updated) VALUES (?, ?, ?)
+	ON CONFLICT (name) DO UPDATE SET data = excluded.data, updated = excluded.updated`
 
 // LoadState returns the data last saved under name, or an error wrapping
 // ErrNotFound if none was (a first start).

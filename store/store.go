@@ -110,7 +110,7 @@ func (s *Store) prepared(query string) (*sql.Stmt, bool) {
 
 // prepare compiles the statements every batch runs.
 func (s *Store) prepare(ctx context.Context) error {
-	for _, q := range []string{overlapSQL, insertBlockSQL, insertKeysSQL, addCountSQL} {
+	for _, q := range []string{overlapSQL, insertBlockSQL, insertKeysSQL, addCountSQL, saveCheckpointSQL, saveStateSQL} {
 		st, err := s.w.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("store: prepare: %w", wrapErr(err))

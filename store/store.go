@@ -1,12 +1,12 @@
 // Package store is Vigil's embedded store: one SQLite file, dir/vigil.db,
-// that holds the audit trail (masked events), the alerts with their
-// evidence and status history, the sources' checkpoints and the detection
-// engine's state. Nothing to install: the driver is modernc.org/sqlite, a
+// that holds the audit trail (masked events, in compressed blocks: see
+// blocks.go), the alerts with their evidence and status history, the
+// sources' checkpoints and the detection engine's state. Nothing to install: the driver is modernc.org/sqlite, a
 // pure-Go translation of SQLite, so the binary stays cgo-free.
 //
 // Why SQLite (research/deps.md §5): alerts, baselines and the CLI/API need
-// ad-hoc filters, which SQL gives for free, and a batched insert runs well
-// above the event rates Vigil sees from logs.
+// ad-hoc filters, which SQL gives for free, and one transaction holds the
+// events, the checkpoints they came from and the state they updated.
 //
 // Concurrency: the file is in WAL mode, so readers never block the writer
 // and the writer never blocks readers. Several processes may open the same

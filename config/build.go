@@ -16,7 +16,7 @@ var (
 	topKeys     = []string{"log_level", "data_dir", "server_address", "learn_until", "rules", "sources", "store", "http"}
 	logLevels   = []string{"debug", "info", "warn", "error"}
 	sourceTypes = []string{TypeFile, TypeSyslog, TypeHTTP, TypeKafka}
-	commonKeys  = []string{"name", "type", "format", "server_address"}
+	commonKeys  = []string{"name", "type", "format", "server_address", "timezone"}
 	typeKeys    = map[string][]string{TypeFile: {"paths", "log_line_prefix", "read_gzip", "from_end", "poll_interval", "max_line_bytes"}, TypeSyslog: {"listen", "tls", "insecure", "log_line_prefix"}, TypeHTTP: {"path", "log_line_prefix"},
 		TypeKafka: {"brokers", "topics", "group", "connection_string", "tls", "ca_file", "sasl_user", "sasl_password", "start_from", "log_line_prefix"}}
 	fileFormats = []string{"auto", "stderr", "csvlog", "jsonlog", "events"}
@@ -275,6 +275,15 @@ func (p *cparser) sources(mv *ast.MappingValueNode, cfg *Config) {
 				}
 			case "server_address":
 				src.ServerAddress, _ = p.str(v, full)
+			case "timezone":
+				if s, ok := p.str(v, full); ok {
+					loc, err := LoadTimezone(s)
+					if err != nil {
+						p.errorf(p.valPos(v), full, "%v", err)
+						break
+					}
+					src.TimeZone, src.Location = s, loc
+				}
 			case "log_line_prefix":
 				src.LogLinePrefix, _ = p.str(v, full)
 			case "paths":

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	_ "time/tzdata" // LoadTimezone works without the system zone database
 )
 
 // Defaults.
@@ -95,6 +96,11 @@ type Source struct {
 	// LogLinePrefix is PostgreSQL's log_line_prefix for stderr logs; ""
 	// detects it.
 	LogLinePrefix string
+	// TimeZone is the zone of timestamps the logs write without one
+	// (MariaDB server_audit, MySQL general and error logs) as written
+	// (LoadTimezone); Location is it loaded, nil for UTC.
+	TimeZone string
+	Location *time.Location
 	// ServerAddress is stamped on this source's events that lack one;
 	// defaults to Config.ServerAddress.
 	ServerAddress string
@@ -215,4 +221,20 @@ func resolvePath(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// LoadTimezone returns the time zone a source's `timezone` (or the CLI's
+// --timezone) names: an IANA name such as Europe/Berlin, UTC, or Local (the
+// zone of the machine Vigil runs on). "" returns nil: timestamps without a
+// zone are read as UTC. The zone database is built into the binary, so
+// names work on machines without /usr/share/zoneinfo.
+func LoadTimezone(name string) (*time.Location, error) {
+	if name == "" {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin or America/New_York, or UTC, or Local)", name)
+	}
+	return loc, nil
 }

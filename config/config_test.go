@@ -117,6 +117,7 @@ sources:
     poll_interval: 1s
     max_line_bytes: 1MiB
     server_address: db1:5432
+    timezone: Europe/Berlin
   - name: sys
     type: syslog
     listen: [tls://0.0.0.0:6514, udp://127.0.0.1:514]
@@ -147,7 +148,8 @@ http:
 	}
 	f := c.Sources[0]
 	if f.Paths[0] != filepath.Join(dir, "pg/*.log") || f.Paths[1] != "/abs/*.csv" || f.Format != "stderr" || f.LogLinePrefix != "%m [%p] " ||
-		!f.ReadGzip || !f.FromEnd || f.PollInterval != time.Second || f.MaxLineBytes != 1<<20 || c.SourceServerAddress(f) != "db1:5432" {
+		!f.ReadGzip || !f.FromEnd || f.PollInterval != time.Second || f.MaxLineBytes != 1<<20 || c.SourceServerAddress(f) != "db1:5432" ||
+		f.TimeZone != "Europe/Berlin" || f.Location == nil || f.Location.String() != "Europe/Berlin" || c.Sources[1].Location != nil {
 		t.Errorf("file source: %+v", f)
 	}
 	s := c.Sources[1]
@@ -164,7 +166,7 @@ http:
 		t.Errorf("http: %+v", c.HTTP)
 	}
 	sum := c.Summary()
-	for _, w := range []string{"https://0.0.0.0:9187", "tls://0.0.0.0:6514, udp://127.0.0.1:514, format rfc5424, beyond loopback allowed", "max age 1d12h, max size 500000000B", "POST https://0.0.0.0:9187/ingest/application"} {
+	for _, w := range []string{"https://0.0.0.0:9187", "tls://0.0.0.0:6514, udp://127.0.0.1:514, format rfc5424, beyond loopback allowed", "max age 1d12h, max size 500000000B", "POST https://0.0.0.0:9187/ingest/application", "zone-less times in Europe/Berlin"} {
 		if !strings.Contains(sum, w) {
 			t.Errorf("summary lacks %q:\n%s", w, sum)
 		}
@@ -216,6 +218,7 @@ func TestInvalid(t *testing.T) {
 		{"unknown source key", minimal + "    pol_interval: 1s\n", []string{`v.yaml:5:5: sources[0].pol_interval: unknown key (did you mean "poll_interval"?)`}},
 		{"bad file format", minimal + "    format: rfc5424\n", []string{`v.yaml:5:13: sources[0].format: unknown format "rfc5424" for a file source (want auto, stderr, csvlog, jsonlog, events)`}},
 		{"bad syslog format", "sources:\n  - name: s\n    type: syslog\n    format: csvlog\n", []string{`v.yaml:4:13: sources[0].format: unknown format "csvlog" for a syslog source`}},
+		{"bad timezone", minimal + "    timezone: CEST\n", []string{`v.yaml:5:15: sources[0].timezone: unknown time zone "CEST" (want an IANA name such as Europe/Berlin`}},
 		{"bad poll interval", minimal + "    poll_interval: soon\n", []string{`v.yaml:5:20: sources[0].poll_interval: bad duration "soon"`}},
 		{"zero poll interval", minimal + "    poll_interval: 0s\n", []string{"v.yaml:5:20: sources[0].poll_interval: must be positive"}},
 		{"bad bool", minimal + "    read_gzip: yes please\n", []string{"v.yaml:5:16: sources[0].read_gzip: must be true or false"}},

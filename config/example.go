@@ -47,6 +47,9 @@ sources:
     format: auto
     # postgresql.conf's log_line_prefix, for stderr logs; empty detects it.
     log_line_prefix: ""
+    # Time zone of timestamps written without one (MariaDB server_audit,
+    # MySQL general and error logs): an IANA name, UTC or Local. Default UTC.
+    timezone: UTC
     # Read gzip-compressed files that match (usually rotated copies: off).
     read_gzip: false
     # Start files that exist at the first start at their end, not their start.

@@ -77,6 +77,9 @@ func (c *Config) Summary() string {
 		if a := c.SourceServerAddress(s); a != "" {
 			w(", server %s", a)
 		}
+		if s.TimeZone != "" {
+			w(", zone-less times in %s", s.TimeZone)
+		}
 		w("\n")
 	}
 	r := c.Store.Retention

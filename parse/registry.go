@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Format is one input format a parse subpackage provides. Subpackages
@@ -28,6 +29,10 @@ type Options struct {
 	// Prefix is PostgreSQL's log_line_prefix, for formats that embed
 	// PostgreSQL stderr lines; "" means detect or use the format's default.
 	Prefix string
+	// Location is the time zone of timestamps written without one (MariaDB
+	// server_audit, the general and error logs) or with a zone abbreviation
+	// the parser does not know; nil means UTC.
+	Location *time.Location
 }
 
 var (

@@ -32,6 +32,7 @@ type FileSource struct {
 	InputFormat   string // "" or "auto": detected per file
 	LogLinePrefix string
 	ServerAddress string
+	Location      *time.Location // of timestamps written without a zone; nil: UTC
 	FromEnd       bool
 	PollInterval  time.Duration
 	MaxLineBytes  int
@@ -46,6 +47,7 @@ type StreamSource struct {
 	InputFormat   string // "" or "auto": detected per Line.File from its first batch
 	LogLinePrefix string
 	ServerAddress string
+	Location      *time.Location // of timestamps written without a zone; nil: UTC
 	// PerRunIDs: the lines' offsets restart with the process (syslog), so
 	// event ids are made unique to this run (otherwise the store would
 	// drop the events of a later run as duplicates of earlier ones).
@@ -313,13 +315,13 @@ func newLive(opts LiveOptions) (*live, error) {
 	}
 	if len(opts.Files) == 0 && len(opts.Patterns) > 0 {
 		opts.Files = []FileSource{{Name: opts.SourceName, Patterns: opts.Patterns, InputFormat: opts.InputFormat,
-			LogLinePrefix: opts.LogLinePrefix, ServerAddress: opts.ServerAddress, FromEnd: opts.FromEnd, PollInterval: opts.PollInterval}}
+			LogLinePrefix: opts.LogLinePrefix, ServerAddress: opts.ServerAddress, Location: opts.Location, FromEnd: opts.FromEnd, PollInterval: opts.PollInterval}}
 	}
 	if len(opts.Files) == 0 && len(opts.Streams) == 0 {
 		return nil, errors.New("live: no file patterns to watch")
 	}
 	srcs := map[string]*liveSource{}
-	addSrc := func(name, format, prefix, server string) (*liveSource, error) {
+	addSrc := func(name, format, prefix, server string, loc *time.Location) (*liveSource, error) {
 		if name == "" {
 			return nil, errors.New("live: a source without a name")
 		}
@@ -330,12 +332,12 @@ func newLive(opts LiveOptions) (*live, error) {
 			format = ""
 		}
 		if format != "" {
-			if _, err := newParser(format, prefix); err != nil {
+			if _, err := newParser(format, prefix, loc); err != nil {
 				return nil, fmt.Errorf("source %s: %w", name, err)
 			}
 		}
 		o := opts.Options
-		o.SourceName, o.InputFormat, o.LogLinePrefix, o.ServerAddress = name, format, prefix, server
+		o.SourceName, o.InputFormat, o.LogLinePrefix, o.ServerAddress, o.Location = name, format, prefix, server, loc
 		ls := &liveSource{name: name, opts: o}
 		srcs[name] = ls
 		return ls, nil
@@ -345,14 +347,14 @@ func newLive(opts LiveOptions) (*live, error) {
 		if len(f.Patterns) == 0 {
 			return nil, fmt.Errorf("live: source %s: no file patterns to watch", f.Name)
 		}
-		ls, err := addSrc(f.Name, f.InputFormat, f.LogLinePrefix, f.ServerAddress)
+		ls, err := addSrc(f.Name, f.InputFormat, f.LogLinePrefix, f.ServerAddress, f.Location)
 		if err != nil {
 			return nil, err
 		}
 		ls.file = f
 	}
 	for _, ss := range opts.Streams {
-		ls, err := addSrc(ss.Name, ss.InputFormat, ss.LogLinePrefix, ss.ServerAddress)
+		ls, err := addSrc(ss.Name, ss.InputFormat, ss.LogLinePrefix, ss.ServerAddress, ss.Location)
 		if err != nil {
 			return nil, err
 		}
@@ -807,7 +809,7 @@ func (l *live) newStreamParser(src *liveSource, lines []parse.Line) (*liveParser
 	if err != nil {
 		return nil, err
 	}
-	p, err := newParser(format, prefix)
+	p, err := newParser(format, prefix, src.opts.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -841,7 +843,7 @@ func (l *live) newFileParser(src *liveSource, b file.Batch) (*liveParser, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newParser(format, prefix)
+	p, err := newParser(format, prefix, src.opts.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigildb/vigil/event"
 )
@@ -201,4 +202,31 @@ func benchReplay(b *testing.B, file string) {
 		events += res.Events
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestTimezone: logs that write local times without a zone (server_audit,
+// the MariaDB error log) are read in Options.Location; the same events,
+// each moved by the zone's offset at its time.
+func TestTimezone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"server_audit.full.log", "mariadb-error.log"} {
+		path := filepath.Join(mariadbSamples, name)
+		_, utc := replayFile(t, path, Options{})
+		_, local := replayFile(t, path, Options{Location: berlin})
+		if len(utc) == 0 || len(utc) != len(local) {
+			t.Fatalf("%s: %d events in UTC, %d in Europe/Berlin", name, len(utc), len(local))
+		}
+		for i := range utc {
+			_, off := utc[i].Time.In(berlin).Zone() // November: CET, +1h
+			if got := utc[i].Time.Sub(local[i].Time); got != time.Duration(off)*time.Second || off != 3600 {
+				t.Fatalf("%s event %d: UTC reading %v, Berlin reading %v: moved by %v, want %ds", name, i, utc[i].Time, local[i].Time, got, off)
+			}
+			if utc[i].ID != local[i].ID {
+				t.Fatalf("%s event %d: id %s vs %s", name, i, utc[i].ID, local[i].ID)
+			}
+		}
+	}
 }

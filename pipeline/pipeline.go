@@ -33,6 +33,10 @@ type Options struct {
 	LearnUntil    time.Time // end of first-seen learning periods; zero = each rule's own period
 	ServerAddress string    // server.address to stamp on events that lack one
 	SourceName    string    // source.name to stamp on events; default "replay"
+	// Location is the time zone of timestamps the logs write without one
+	// (MariaDB server_audit, MySQL general and error logs, PostgreSQL zone
+	// abbreviations it does not know); nil means UTC.
+	Location *time.Location
 	// Workers classifying statements; 0 = GOMAXPROCS.
 	Workers int
 	// OnEvent, when set, sees every event after enrichment (masked), in order.
@@ -226,7 +230,7 @@ func readAll(ctx context.Context, opts Options, res *Result, inputs []Input, sen
 			if p != nil {
 				p.Flush(emit)
 			}
-			np, err := newParser(format, prefix)
+			np, err := newParser(format, prefix, opts.Location)
 			if err != nil {
 				return fmt.Errorf("%s: %w", in.Name, err)
 			}

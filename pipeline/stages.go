@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigildb/vigil/detect"
 	"github.com/vigildb/vigil/event"
@@ -54,16 +55,17 @@ func detectFormat(head []byte, givenFormat, givenPrefix string) (format, prefix 
 	return f, pre, nil
 }
 
-// newParser returns the parser of a format.
-func newParser(format, prefix string) (parse.Parser, error) {
+// newParser returns the parser of a format; loc is the time zone of
+// timestamps written without one (nil: UTC).
+func newParser(format, prefix string, loc *time.Location) (parse.Parser, error) {
 	switch format {
 	case "events":
 		return ndjson.Parser{}, nil
 	case pglog.FormatStderr, pglog.FormatCSV, pglog.FormatJSON:
-		return pglog.New(format, prefix)
+		return pglog.NewWithOptions(format, prefix, pglog.Options{Location: loc})
 	}
 	if f, ok := parse.Lookup(format); ok {
-		p, err := f.New(parse.Options{Prefix: prefix})
+		p, err := f.New(parse.Options{Prefix: prefix, Location: loc})
 		if err != nil {
 			return nil, fmt.Errorf("input format %s: %w", format, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/vigildb/vigil/config"
 	"github.com/vigildb/vigil/event"
 	"github.com/vigildb/vigil/pipeline"
 )
@@ -24,6 +25,7 @@ import (
 type replayFlags struct {
 	inputFormat string
 	prefix      string
+	timezone    string
 	learnUntil  string
 	rules       []string
 	format      string
@@ -64,6 +66,7 @@ severity fired, 1 on errors, 2 on bad usage.`,
 		Example: `  vigil replay /var/log/postgresql/postgresql-15-main.log
   vigil replay '/var/log/postgresql/*.csv'
   vigil replay --log-line-prefix '%t:%r:%u@%d:[%p]:' postgresql.log.2026-11-01-00
+  vigil replay --timezone Europe/Berlin /var/log/mysql/server_audit.log
   vigil replay --format ndjson pg.log > alerts.ndjson
   zcat pg.log.gz | vigil replay -
   vigil replay --learn-until 2026-11-20T00:00:00Z --fail-on high pg.csv
@@ -73,6 +76,7 @@ severity fired, 1 on errors, 2 on bad usage.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "input format: auto (detect), stderr, csvlog, jsonlog, events (Vigil NDJSON), or a registered format (the error for a wrong name lists them)")
 	fl.StringVar(&f.prefix, "log-line-prefix", "", "log_line_prefix of stderr logs, as in postgresql.conf (default: detected)")
+	fl.StringVar(&f.timezone, "timezone", "", timezoneUsage)
 	fl.StringVar(&f.learnUntil, "learn-until", "", "end the learning period of first-seen rules at this time (RFC 3339 or 'YYYY-MM-DD HH:MM:SS', UTC)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "rule file or directory to add or override rules (repeatable)")
 	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson (default: table on a terminal, ndjson otherwise)")
@@ -87,6 +91,9 @@ func runReplay(cmd *cobra.Command, args []string, f replayFlags) error {
 	opts := pipeline.Options{RulePaths: f.rules, ServerAddress: f.server, LogLinePrefix: f.prefix}
 	var err error
 	if opts.InputFormat, opts.LearnUntil, err = inputFlags(f.inputFormat, f.learnUntil); err != nil {
+		return err
+	}
+	if opts.Location, err = timezoneFlag(f.timezone); err != nil {
 		return err
 	}
 	if f.failOn != "" && event.SeverityRank(f.failOn) == 0 {
@@ -279,4 +286,15 @@ func usageErr(format string, a ...any) error {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+const timezoneUsage = "time zone of log timestamps written without one (MariaDB server_audit, MySQL general and error logs): an IANA name such as Europe/Berlin, UTC or Local (default: UTC)"
+
+// timezoneFlag checks --timezone, shared by replay and run.
+func timezoneFlag(name string) (*time.Location, error) {
+	loc, err := config.LoadTimezone(name)
+	if err != nil {
+		return nil, usageErr("--timezone: %v", err)
+	}
+	return loc, nil
 }

@@ -31,6 +31,7 @@ type runFlags struct {
 	watch       []string
 	inputFormat string
 	prefix      string
+	timezone    string
 	rules       []string
 	learnUntil  string
 	dataDir     string
@@ -55,10 +56,10 @@ It survives restarts: files are resumed where the last stored batch ended
 detection engine's windows and baselines are saved with the batches and at
 shutdown. A batch is acknowledged only once it is stored; a failed write
 (disk full ...) is logged and retried, and the tailer waits meanwhile. After a
-crash (not a clean stop) the lines of a login or statement the parser was
-still holding are read again, so no event is lost; the engine's windows may
-count a few re-read events twice, and lack those stored since its last state
-save (every 10s). Lines no parser understands are counted and quarantined
+crash (not a clean stop) the files are read again from the positions saved
+with the detection state (every 250 ms), including the lines of a login or
+statement the parser was still holding: no event is lost, none is stored or
+counted twice. Lines no parser understands are counted and quarantined
 (` + "`vigil events unparsed`" + `).
 
 SIGINT or SIGTERM stop it cleanly; SIGHUP reloads the rules (with -c, the
@@ -77,6 +78,7 @@ run while vigil run writes).`,
 	fl.StringArrayVar(&f.watch, "watch", nil, "glob of log files to tail (repeatable; required without -c)")
 	fl.StringVar(&f.inputFormat, "input-format", "auto", "input format: auto, stderr, csvlog, jsonlog, events (NDJSON events)")
 	fl.StringVar(&f.prefix, "log-line-prefix", "", "log_line_prefix of stderr logs, as in postgresql.conf (default: detected)")
+	fl.StringVar(&f.timezone, "timezone", "", timezoneUsage)
 	fl.StringArrayVar(&f.rules, "rules", nil, "rule file or directory to add or override rules (repeatable)")
 	fl.StringVar(&f.learnUntil, "learn-until", "", "end the learning period of first-seen rules at this time (RFC 3339 or 'YYYY-MM-DD HH:MM:SS', UTC)")
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir, "`DIR` of the Vigil store (created if needed)")
@@ -106,6 +108,9 @@ func runRun(cmd *cobra.Command, f runFlags) error {
 	opts.RulePaths, opts.LogLinePrefix, opts.SourceName, opts.ServerAddress, opts.FromEnd = f.rules, f.prefix, f.source, f.server, f.fromEnd
 	var err error
 	if opts.InputFormat, opts.LearnUntil, err = inputFlags(f.inputFormat, f.learnUntil); err != nil {
+		return err
+	}
+	if opts.Location, err = timezoneFlag(f.timezone); err != nil {
 		return err
 	}
 	level := slog.LevelInfo
@@ -172,7 +177,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 		switch s.Type {
 		case config.TypeFile:
 			opts.Files = append(opts.Files, pipeline.FileSource{
-				Name: s.Name, Patterns: s.Paths, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix,
+				Name: s.Name, Patterns: s.Paths, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, Location: s.Location,
 				ServerAddress: cfg.SourceServerAddress(s), FromEnd: s.FromEnd, PollInterval: s.PollInterval,
 				MaxLineBytes: int(s.MaxLineBytes), ReadGzip: s.ReadGzip,
 			})
@@ -180,7 +185,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 			httpSources[s.Name] = true
 			ingestPaths[s.Path] = s.Name
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
-				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
+				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, Location: s.Location, ServerAddress: cfg.SourceServerAddress(s),
 			})
 		case config.TypeKafka:
 			kafkas = append(kafkas, s)
@@ -188,14 +193,14 @@ func runConfig(cmd *cobra.Command, path string) error {
 			// let the store drop records delivered twice, and within a
 			// run Feed does not parse them again.
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
-				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s),
+				Name: s.Name, InputFormat: s.Format, LogLinePrefix: s.LogLinePrefix, Location: s.Location, ServerAddress: cfg.SourceServerAddress(s),
 				Redelivers: true,
 			})
 		case config.TypeSyslog:
 			syslogs = append(syslogs, s)
 			// The syslog format is the header's; the lines are detected.
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
-				Name: s.Name, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s), PerRunIDs: true,
+				Name: s.Name, LogLinePrefix: s.LogLinePrefix, Location: s.Location, ServerAddress: cfg.SourceServerAddress(s), PerRunIDs: true,
 			})
 		}
 	}

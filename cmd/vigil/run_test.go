@@ -66,3 +66,28 @@ func TestRunWatchesAndStores(t *testing.T) {
 		t.Errorf("run without --watch: exit %d, want 2", code)
 	}
 }
+
+func TestTimezoneFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--watch", "/nonexistent/*.log", "--timezone", "Mars/Olympus"},
+		{"replay", "--timezone", "CEST", "/nonexistent.log"},
+	} {
+		_, stderr, code := run(t, "", args...)
+		if code != 2 || !strings.Contains(stderr, "--timezone: unknown time zone") || !strings.Contains(stderr, "Europe/Berlin") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	// A zone-less server_audit line read in Asia/Tokyo: 12:00 there is 03:00 UTC.
+	log := filepath.Join(t.TempDir(), "server_audit.log")
+	if err := os.WriteFile(log, []byte("20261125 12:00:00,db1,mallory,10.0.0.9,7,0,FAILED_CONNECT,,,1045\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, stderr, code := run(t, "", "replay", "--timezone", "Asia/Tokyo", "--data-dir", dir, "--format", "ndjson", log); code != 0 {
+		t.Fatalf("replay: exit %d\n%s", code, stderr)
+	}
+	out, stderr, code := run(t, "", "events", "search", "--data-dir", dir, "--format", "ndjson")
+	if code != 0 || !strings.Contains(out, `"time":"2026-11-25T03:00:00Z"`) {
+		t.Fatalf("events: exit %d, %s\n%s", code, out, stderr)
+	}
+}

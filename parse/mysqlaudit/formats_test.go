@@ -335,3 +335,38 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisteredLocation: the registered formats whose timestamps carry no
+// zone read them in parse.Options.Location.
+func TestRegisteredLocation(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ format, text string }{
+		{FormatMariaDBAudit, readSample(t, "server_audit.full.log")},
+		{FormatError, readSample(t, "mariadb-error.log")},
+		{FormatGeneral, generalLogMariaDB},
+	} {
+		f, ok := parse.Lookup(tc.format)
+		if !ok {
+			t.Fatalf("%s not registered", tc.format)
+		}
+		var got [2][]*event.Event
+		for i, loc := range []*time.Location{nil, tokyo} {
+			p, err := f.New(parse.Options{Location: loc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i], _ = run(t, p, tc.format, tc.text)
+		}
+		if len(got[0]) == 0 || len(got[0]) != len(got[1]) {
+			t.Fatalf("%s: %d and %d events", tc.format, len(got[0]), len(got[1]))
+		}
+		for i := range got[0] {
+			if d := got[0][i].Time.Sub(got[1][i].Time); d != 9*time.Hour {
+				t.Fatalf("%s event %d: %v read in UTC, %v in Asia/Tokyo: %v apart, want 9h", tc.format, i, got[0][i].Time, got[1][i].Time, d)
+			}
+		}
+	}
+}

@@ -75,7 +75,11 @@ func init() {
 		Name:        FormatMariaDBAudit,
 		Description: "MariaDB server_audit plugin log (file output)",
 		Detect:      detectServerAudit,
-		New:         func(parse.Options) (parse.Parser, error) { return NewServerAudit(), nil },
+		New: func(o parse.Options) (parse.Parser, error) {
+			p := NewServerAudit()
+			p.Location = o.Location
+			return p, nil
+		},
 	})
 	parse.Register(parse.Format{
 		Name:        FormatMySQLJSON,
@@ -93,13 +97,21 @@ func init() {
 		Name:        FormatGeneral,
 		Description: "MySQL/MariaDB general query log",
 		Detect:      detectGeneral,
-		New:         func(parse.Options) (parse.Parser, error) { return NewGeneral(), nil },
+		New: func(o parse.Options) (parse.Parser, error) {
+			p := NewGeneral()
+			p.Location = o.Location
+			return p, nil
+		},
 	})
 	parse.Register(parse.Format{
 		Name:        FormatError,
 		Description: "MySQL/MariaDB error log (failed logins, errors)",
 		Detect:      detectErrorLog,
-		New:         func(parse.Options) (parse.Parser, error) { return NewErrorLog(), nil },
+		New: func(o parse.Options) (parse.Parser, error) {
+			p := NewErrorLog()
+			p.Location = o.Location
+			return p, nil
+		},
 	})
 }
 

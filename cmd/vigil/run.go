@@ -200,7 +200,9 @@ func runConfig(cmd *cobra.Command, path string) error {
 			syslogs = append(syslogs, s)
 			// The syslog format is the header's; the lines are detected.
 			opts.Streams = append(opts.Streams, pipeline.StreamSource{
-				Name: s.Name, LogLinePrefix: s.LogLinePrefix, Location: s.Location, ServerAddress: cfg.SourceServerAddress(s), PerRunIDs: true,
+				// timezone is the receiver's (RFC 3164 headers); the lines
+				// it passes on carry zones (server_audit's are put in UTC).
+				Name: s.Name, LogLinePrefix: s.LogLinePrefix, ServerAddress: cfg.SourceServerAddress(s), PerRunIDs: true,
 			})
 		}
 	}
@@ -303,7 +305,7 @@ func runConfig(cmd *cobra.Command, path string) error {
 
 	for _, s := range syslogs {
 		so := syslog.Options{
-			Source: s.Name, Listen: s.Listen, Insecure: s.Insecure, Logger: logger,
+			Source: s.Name, Listen: s.Listen, Insecure: s.Insecure, Logger: logger, Location: s.Location,
 			Handler: func(ctx context.Context, b syslog.Batch) error {
 				// Feed retries failed writes until ctx ends; then what it
 				// processed is written at shutdown. A batch it refuses

@@ -72,19 +72,7 @@ func sessionKey(v string) string { return entityKey("s:", v) }
 // boundary, with invalid UTF-8 bytes replaced as encoding/json replaces
 // them (the keys reach SQLite as JSON), so that writer and searcher agree.
 func entityKey(prefix, v string) string {
-	if !utf8.ValidString(v) {
-		var b strings.Builder
-		for i := 0; i < len(v); {
-			r, n := utf8.DecodeRuneInString(v[i:])
-			if r == utf8.RuneError && n == 1 {
-				b.WriteString("\uFFFD")
-			} else {
-				b.WriteString(v[i : i+n])
-			}
-			i += n
-		}
-		v = b.String()
-	}
+	v = jsonString(v)
 	if len(v) > maxKeyValue {
 		cut := maxKeyValue
 		for cut > 0 && !utf8.RuneStart(v[cut]) {
@@ -100,15 +88,39 @@ var (
 	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
 )
 
-// idHash is the dedup hash of an event: its source and id. Two events of
-// the same time whose (source, id) hash alike would be taken for one; with
-// 64 bits and ids unique per source, that does not happen in practice.
+// idHash is the dedup hash of an event: its source and id, as stored (see
+// jsonString), the source's length first so that no two pairs run
+// together. Two events of the same time whose (source, id) hash alike would
+// be taken for one; with 64 bits and ids unique per source, that does not
+// happen in practice.
 func idHash(source, id string) int64 {
+	source, id = jsonString(source), jsonString(id)
 	h := fnv.New64a()
+	h.Write(binary.AppendUvarint(nil, uint64(len(source))))
 	h.Write([]byte(source))
-	h.Write([]byte{0})
 	h.Write([]byte(id))
 	return int64(h.Sum64())
+}
+
+// jsonString is s as it reads back from the stored JSON: encoding/json
+// replaces each invalid UTF-8 byte with U+FFFD. Hashing and keying the
+// stored form makes a write, a block rewritten by a prune and a migrated
+// event agree.
+func jsonString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // pending is one event on its way into a block.
@@ -133,6 +145,13 @@ func encodeBlocks(events []*event.Event) ([]block, error) {
 	for i, ev := range events {
 		if ev == nil {
 			return nil, fmt.Errorf("event %d is nil", i)
+		}
+		if _, off := ev.Time.Zone(); off%60 != 0 {
+			// JSON times keep whole-minute offsets only (LMT zones have
+			// seconds): store the instant in UTC, as it will read back.
+			cp := *ev
+			cp.Time = ev.Time.UTC()
+			ev = &cp
 		}
 		j, err := json.Marshal(ev)
 		if err != nil {
@@ -220,11 +239,20 @@ func hasKey(keys []byte, k string) bool {
 // insertBlocks stores blocks in tx, leaving out events whose (time, id
 // hash) is already stored, and returns how many events it stored.
 func insertBlocks(ctx context.Context, tx wtx, blocks []block) (int64, error) {
+	return insertBlocksDedup(ctx, tx, blocks, true)
+}
+
+// insertBlocksDedup is insertBlocks; without dedup every event is stored
+// (the rows of an older store, already unique).
+func insertBlocksDedup(ctx context.Context, tx wtx, blocks []block, dedup bool) (int64, error) {
 	var stored int64
 	for _, b := range blocks {
-		kept, err := newEvents(ctx, tx, b)
-		if err != nil {
-			return stored, err
+		kept := b.events
+		if dedup {
+			var err error
+			if kept, err = newEvents(ctx, tx, b); err != nil {
+				return stored, err
+			}
 		}
 		if len(kept) == 0 {
 			continue
@@ -342,8 +370,10 @@ type lineFilter struct {
 // escapes character by character, so the encoded value contains the
 // encoding of any part of it: quote is false for a substring needle.
 func needle(v string, quote bool) []byte {
+	// encoding/json writes U+FFFD from an invalid byte as the escape
+	// \ufffd but a U+FFFD in valid text as itself: no telling which.
 	b, err := json.Marshal(v)
-	if err != nil || !utf8.ValidString(v) {
+	if err != nil || !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError) {
 		return nil
 	}
 	if !quote {

@@ -251,7 +251,7 @@ func (f EventFilter) query() (scanQuery, error) {
 				return false
 			}
 		}
-		if f.Operation != "" && !strings.EqualFold(f.Operation, ev.DB.Operation.Name) {
+		if f.Operation != "" && asciiLower(f.Operation) != asciiLower(ev.DB.Operation.Name) {
 			return false
 		}
 		return text == "" || strings.Contains(asciiLower(ev.DB.Query.Text), text)

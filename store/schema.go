@@ -197,7 +197,9 @@ func convertEvents(ctx context.Context, tx wtx) error {
 		if err != nil {
 			return err
 		}
-		if _, err := insertBlocks(ctx, tx, blocks); err != nil {
+		// The old rows are unique by their raw (ts, source, event_id);
+		// two that differ only in invalid UTF-8 would look alike here.
+		if _, err := insertBlocksDedup(ctx, tx, blocks, false); err != nil {
 			return err
 		}
 	}

@@ -3,10 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -283,24 +281,9 @@ func TestPruneInsideABucket(t *testing.T) {
 // event) and finds its events, deduplicated and searchable, in blocks.
 func TestMigrateRowsToBlocks(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range append(slices.Clone(migrations[:2]), `CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2)`) {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
 	evs := mkEvents(0, 3000)
 	evs[7].User.Name = "bob"
-	for _, ev := range append(evs, evs[5]) { // a duplicate row cannot exist, but an id-less one may
-		if _, err := db.Exec(`INSERT OR IGNORE INTO events (source, event_id, ts, user, body) VALUES (?, ?, ?, ?, ?)`,
-			ev.Source.Name, ev.ID, nanos(ev.Time), ev.User.Name, mustJSON(t, ev)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	writeSchema2(t, dir, evs)
 	s := open(t, dir)
 	ctx := context.Background()
 	if n := count(t, s, "events"); n != 3000 {

@@ -336,12 +336,15 @@ func newEvents(ctx context.Context, tx wtx, b block) ([]pending, error) {
 	return kept, nil
 }
 
-// decodeBlock returns the events of a stored block body, in stored order.
-func decodeBlock(body []byte) ([][]byte, error) {
-	raw, err := zdec.DecodeAll(body, nil)
+// decodeBlock returns the events of a stored block body, in stored order,
+// decompressed into buf (reused: the lines are valid until the next call
+// with the same buf).
+func decodeBlock(body []byte, buf *[]byte) ([][]byte, error) {
+	raw, err := zdec.DecodeAll(body, (*buf)[:0])
 	if err != nil {
 		return nil, fmt.Errorf("decompress event block: %w", err)
 	}
+	*buf = raw
 	lines := bytes.Split(bytes.TrimSuffix(raw, []byte{'\n'}), []byte{'\n'})
 	return lines, nil
 }
@@ -598,6 +601,7 @@ func (s *Store) scanBucket(ctx context.Context, q scanQuery, b int64, need int) 
 		return cmp.Or(cmp.Compare(a.minTS, b.minTS), cmp.Compare(a.id, b.id))
 	})
 	var hits []hit
+	var buf []byte // decompressed blocks; events decoded from it copy what they keep
 	for _, h := range heads {
 		if len(hits) >= need {
 			q.sort(hits)
@@ -614,7 +618,7 @@ func (s *Store) scanBucket(ctx context.Context, q scanQuery, b int64, need int) 
 			}
 			return nil, err
 		}
-		lines, err := decodeBlock(body)
+		lines, err := decodeBlock(body, &buf)
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", h.id, err)
 		}

@@ -169,7 +169,8 @@ func (s *Store) pruneBefore(ctx context.Context, cutoff int64) (int64, error) {
 			return err
 		}
 		for _, o := range olds {
-			lines, err := decodeBlock(o.body)
+			var buf []byte
+			lines, err := decodeBlock(o.body, &buf)
 			if err != nil {
 				return fmt.Errorf("block %d: %w", o.id, err)
 			}

@@ -274,3 +274,11 @@ func TestSubMinuteZoneOffset(t *testing.T) {
 		t.Fatal("the caller's event was changed")
 	}
 }
+
+// nullStr is how schema 2 stored "" (unknown): NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

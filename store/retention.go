@@ -34,11 +34,6 @@ type PruneResult struct {
 	UsedBytes int64 `json:"used_bytes"` // data in the file afterwards
 }
 
-// pruneChunk is how many events one delete transaction removes at most:
-// small enough that the daemon's AppendEvents and the CLI, waiting on the
-// write lock, are held up for milliseconds, not for the whole prune.
-const pruneChunk = 5000
-
 // Prune applies r: it deletes old events and resolved alerts, then the
 // oldest events until the store fits in r.MaxBytes, in short transactions,
 // and gives the freed pages back to the file system (incremental vacuum,

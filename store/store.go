@@ -292,11 +292,3 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// nullStr stores "" (unknown) as NULL: it keeps the indexes small and
-// leaves NULL event ids out of the UNIQUE dedup key.
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}

@@ -420,6 +420,5 @@ func (s set) list() []string {
 	return out
 }
 
-
 // isNoRows reports whether err is sql.ErrNoRows.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
